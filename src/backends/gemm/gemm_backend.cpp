@@ -1,0 +1,231 @@
+#include "backends/gemm/gemm_backend.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "backends/common/layer_segment.h"
+#include "backends/reference/reference_ops.h"
+#include "core/error.h"
+
+namespace libscout {
+
+void im2col(const float* in, int channels, int h, int w, const Conv2dParams& p, int out_h,
+            int out_w, float* col) {
+  for (int c = 0; c < channels; ++c) {
+    const float* plane = in + static_cast<std::size_t>(c) * h * w;
+    for (int ky = 0; ky < p.kernel_h; ++ky) {
+      for (int kx = 0; kx < p.kernel_w; ++kx) {
+        float* row = col;
+        col += static_cast<std::size_t>(out_h) * out_w;
+        for (int oy = 0; oy < out_h; ++oy) {
+          const int iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
+          float* dst = row + static_cast<std::size_t>(oy) * out_w;
+          if (iy < 0 || iy >= h) {
+            std::fill_n(dst, out_w, 0.0f);
+            continue;
+          }
+          const float* src = plane + static_cast<std::size_t>(iy) * w;
+          const int x0 = kx * p.dilation_w - p.pad_left;
+          if (p.stride_w == 1 && x0 >= 0 && x0 + out_w <= w) {
+            std::memcpy(dst, src + x0, sizeof(float) * out_w);
+            continue;
+          }
+          for (int ox = 0; ox < out_w; ++ox) {
+            const int ix = ox * p.stride_w + x0;
+            dst[ox] = (ix >= 0 && ix < w) ? src[ix] : 0.0f;
+          }
+        }
+      }
+    }
+  }
+}
+
+namespace {
+
+// Adds the per-row bias and applies the activation over a (rows, cols) block, in one pass.
+void bias_activation(float* y, int rows, std::size_t cols, std::size_t row_stride,
+                     const float* bias, Activation act) {
+  for (int r = 0; r < rows; ++r) {
+    float* p = y + r * row_stride;
+    const float b = bias ? bias[r] : 0.0f;
+    switch (act) {
+      case Activation::kNone:
+        if (bias) for (std::size_t i = 0; i < cols; ++i) p[i] += b;
+        break;
+      case Activation::kRelu:
+        for (std::size_t i = 0; i < cols; ++i) p[i] = std::max(p[i] + b, 0.0f);
+        break;
+      case Activation::kRelu6:
+        for (std::size_t i = 0; i < cols; ++i) p[i] = std::min(std::max(p[i] + b, 0.0f), 6.0f);
+        break;
+    }
+  }
+}
+
+class GemmBackend;
+
+// Calls the provider, timing the call when the account is enabled.
+class TimedProvider {
+ public:
+  TimedProvider(gemm::Provider& p, GemmTimeAccount& account) : p_(p), account_(account) {}
+  void sgemm(const gemm::SgemmArgs& args) {
+    if (!account_.enabled) return p_.sgemm(args);
+    const auto t0 = std::chrono::steady_clock::now();
+    p_.sgemm(args);
+    account_.seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ++account_.calls;
+  }
+
+ private:
+  gemm::Provider& p_;
+  GemmTimeAccount& account_;
+};
+
+class ConvKernel final : public LayerKernel {
+ public:
+  ConvKernel(const Graph& g, const Layer& l, TimedProvider provider)
+      : layer_(l), provider_(provider), in_(g.input_shape(l)), out_(g.output_shape(l)) {
+    const Conv2dParams& p = l.conv();
+    cin_g_ = in_.c / p.groups;
+    cout_g_ = out_.c / p.groups;
+    k_ = cin_g_ * p.kernel_h * p.kernel_w;
+    lowered_ = !p.is_pointwise();
+  }
+
+  std::size_t workspace_bytes() const override {
+    return lowered_ ? sizeof(float) * static_cast<std::size_t>(k_) * out_.plane() : 0;
+  }
+
+  void run(const ExecContext& ctx) override {
+    const Conv2dParams& p = layer_.conv();
+    const float* x = ctx.data(layer_.inputs[0]);
+    float* y = ctx.data(layer_.output);
+    const int hw = static_cast<int>(out_.plane());
+    for (int n = 0; n < in_.n; ++n) {
+      for (int g = 0; g < p.groups; ++g) {
+        const float* in = x + (static_cast<std::size_t>(n) * in_.c + g * cin_g_) * in_.plane();
+        float* out = y + (static_cast<std::size_t>(n) * out_.c + g * cout_g_) * out_.plane();
+        const float* b = in;
+        if (lowered_) {
+          im2col(in, cin_g_, in_.h, in_.w, p, out_.h, out_.w, ctx.workspace);
+          b = ctx.workspace;
+        }
+        gemm::SgemmArgs args;
+        args.m = cout_g_;
+        args.n = hw;
+        args.k = k_;
+        args.a = layer_.weight.data() + static_cast<std::size_t>(g) * cout_g_ * k_;
+        args.lda = k_;
+        args.b = b;
+        args.ldb = hw;
+        args.c = out;
+        args.ldc = hw;
+        provider_.sgemm(args);
+        bias_activation(out, cout_g_, out_.plane(), out_.plane(),
+                        layer_.bias.empty() ? nullptr : layer_.bias.data() + g * cout_g_,
+                        p.activation);
+      }
+    }
+  }
+
+ private:
+  const Layer& layer_;
+  TimedProvider provider_;
+  Shape in_, out_;
+  int cin_g_ = 0, cout_g_ = 0, k_ = 0;
+  bool lowered_ = true;
+};
+
+class FullyConnectedKernel final : public LayerKernel {
+ public:
+  FullyConnectedKernel(const Graph& g, const Layer& l, TimedProvider provider)
+      : layer_(l), provider_(provider), in_(g.input_shape(l)) {}
+
+  void run(const ExecContext& ctx) override {
+    const int in_f = static_cast<int>(in_.image_elements()), out_f = layer_.fc().out_features;
+    gemm::SgemmArgs args;
+    args.trans_b = gemm::Trans::kYes;
+    args.m = in_.n;
+    args.n = out_f;
+    args.k = in_f;
+    args.a = ctx.data(layer_.inputs[0]);
+    args.lda = in_f;
+    args.b = layer_.weight.data();
+    args.ldb = in_f;
+    args.c = ctx.data(layer_.output);
+    args.ldc = out_f;
+    provider_.sgemm(args);
+    // Bias per output feature: apply row by row over the batch.
+    for (int n = 0; n < in_.n; ++n) {
+      float* y = args.c + static_cast<std::size_t>(n) * out_f;
+      for (int o = 0; o < out_f; ++o) {
+        float v = y[o] + (layer_.bias.empty() ? 0.0f : layer_.bias[o]);
+        if (layer_.fc().activation == Activation::kRelu) v = std::max(v, 0.0f);
+        if (layer_.fc().activation == Activation::kRelu6) v = std::min(std::max(v, 0.0f), 6.0f);
+        y[o] = v;
+      }
+    }
+  }
+
+ private:
+  const Layer& layer_;
+  TimedProvider provider_;
+  Shape in_;
+};
+
+class GemmBackend final : public Backend {
+ public:
+  explicit GemmBackend(std::unique_ptr<gemm::Provider> provider)
+      : provider_(std::move(provider)) {}
+
+  std::string name() const override { return "gemm:" + provider_->name(); }
+  Support supports(const Graph&, const Layer&) const override { return Support::yes(); }
+
+  std::unique_ptr<Segment> prepare(const SegmentSpec& spec, const ExecOptions& opts) override {
+    provider_->set_threads(opts.threads);
+    auto segment = std::make_unique<LayerSegment>();
+    for (LayerId id : spec.layers) {
+      const Layer& l = spec.graph->layers[id];
+      TimedProvider timed(*provider_, account_);
+      if (l.op == OpKind::kConv2d) {
+        segment->add(id, std::make_unique<ConvKernel>(*spec.graph, l, timed));
+      } else if (l.op == OpKind::kFullyConnected) {
+        segment->add(id, std::make_unique<FullyConnectedKernel>(*spec.graph, l, timed));
+      } else {
+        segment->add(id, make_kernel(l, [](const ExecContext& ctx, const Layer& layer) {
+          const float* in[4] = {};
+          std::size_t count = std::min<std::size_t>(layer.inputs.size(), 4);
+          if (layer.inputs.size() > 4) {
+            std::vector<const float*> many;
+            for (ValueId v : layer.inputs) many.push_back(ctx.data(v));
+            return reference::forward<float>(*ctx.graph, layer, many, ctx.data(layer.output));
+          }
+          for (std::size_t i = 0; i < count; ++i) in[i] = ctx.data(layer.inputs[i]);
+          reference::forward<float>(*ctx.graph, layer, {in, count}, ctx.data(layer.output));
+        }));
+      }
+    }
+    return segment;
+  }
+
+  GemmTimeAccount account_;
+
+ private:
+  std::unique_ptr<gemm::Provider> provider_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_gemm_backend(std::unique_ptr<gemm::Provider> provider) {
+  return std::make_unique<GemmBackend>(std::move(provider));
+}
+
+GemmTimeAccount& gemm_time_account(Backend& backend) {
+  auto* gb = dynamic_cast<GemmBackend*>(&backend);
+  if (gb == nullptr) throw Error("gemm_time_account: '" + backend.name() + "' is not gemm:*");
+  return gb->account_;
+}
+
+}  // namespace libscout

@@ -1,0 +1,109 @@
+// `libscout run MODEL --backend NAME`: validates the backend against the reference on the same
+// input, then times whole inferences; prints the latency statistics and, with --json, writes a
+// libscout.run/1 file (docs/json-schemas.md).
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "core/error.h"
+#include "gemm/gemm_provider.h"
+#include "measure/device_info.h"
+#include "measure/model_benchmark.h"
+
+namespace libscout::cli {
+
+namespace {
+
+struct RunCommandOptions {
+  BenchmarkOptions bench;
+  std::string json_path;
+  std::vector<std::string> blas_libs;
+};
+
+void print_layers(const BenchmarkResult& r) {
+  std::printf("\n%-28s %-24s %-14s %-16s %9s %8s\n", "layer", "op", "output", "backend", "ms",
+              "GFLOPS");
+  double total = 0;
+  for (const LayerTiming& t : r.layers) {
+    std::printf("%-28s %-24s %-14s %-16s %9.3f %8.2f\n", t.name.c_str(), t.op.c_str(),
+                t.output_shape.c_str(), t.backend.c_str(), t.median_ms, t.gflops);
+    total += t.median_ms;
+  }
+  std::printf("%-28s %-24s %-14s %-16s %9.3f\n", "(sum of layer medians)", "", "", "", total);
+  for (const LayerTiming& t : r.layers) {
+    if (!t.fallback_reason.empty()) {
+      std::printf("  %s ran on %s: %s\n", t.name.c_str(), t.backend.c_str(),
+                  t.fallback_reason.c_str());
+    }
+  }
+}
+
+int run(const RunCommandOptions& o) {
+  for (const std::string& p : o.blas_libs) gemm::register_blas_library(p);
+  if (!o.json_path.empty()) check_writable(o.json_path);
+  const BenchmarkOptions& b = o.bench;
+  BenchmarkResult r = benchmark_model(b);
+  std::printf("%s on %s: %d thread%s, batch %d, %.1fM MACs per inference\n", r.model.c_str(),
+              r.backend.c_str(), r.threads, r.threads == 1 ? "" : "s", r.batch, r.macs / 1e6);
+  if (r.fallback_layers > 0) {
+    std::printf("note: %d layer(s) ran on a fallback backend (--per-layer shows which)\n",
+                r.fallback_layers);
+  }
+  std::printf("validation: %s (relative L2 error %.3g, bound %.0e)\n",
+              r.validation.passed ? "passed" : "FAILED", r.validation.rel_l2_error,
+              r.validation.tolerance);
+  if (r.validation.passed) {
+    const Summary& s = r.latency_ms;
+    std::printf("latency over %d runs after %d warm-up (ms): min %.3f  median %.3f  mean %.3f  "
+                "p90 %.3f  p99 %.3f  stddev %.3f\n",
+                r.iterations, r.warmup, s.min, s.median, s.mean, s.p90, s.p99, s.stddev);
+    std::printf("throughput at the median: %.2f inferences/s, %.2f GFLOPS\n",
+                1e3 * r.batch / s.median, 2.0 * r.macs / (s.median * 1e6));
+    if (!r.layers.empty()) print_layers(r);
+  }
+  if (!o.json_path.empty()) {
+    nlohmann::json j = {{"schema", "libscout.run/1"},
+                        {"device", device_json()},
+                        {"results", nlohmann::json::array({result_json(r)})}};
+    write_json_file(o.json_path, j);
+    std::printf("wrote %s\n", o.json_path.c_str());
+  }
+  if (!r.validation.passed) {
+    throw Error("backend '" + r.backend + "' failed validation on " + r.model +
+                ": its output differs from the reference (not timed)");
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app) {
+  auto o = std::make_shared<RunCommandOptions>();
+  BenchmarkOptions& b = o->bench;
+  b.backend = "gemm:openblas";  // the paper's baseline: Caffe-style convolution on OpenBLAS
+  CLI::App* cmd = app.add_subcommand("run", "Validate, then time, one model on one backend");
+  cmd->add_option("model", b.model, "Model from the zoo (libscout list)")->required();
+  cmd->add_option("--backend,-b", b.backend, "Backend (libscout list); default: the baseline")
+      ->capture_default_str();
+  cmd->add_option("--threads,-t", b.threads, "Threads of the backend's library")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--batch", b.model_options.batch, "Batch size")->check(CLI::Range(1, 4096));
+  cmd->add_option("--resolution", b.model_options.resolution, "Input height and width")
+      ->check(CLI::Range(32, 4096));
+  cmd->add_option("--width", b.model_options.width, "Width multiplier (MobileNets)")
+      ->check(CLI::Range(0.01, 4.0));
+  cmd->add_option("--warmup", b.warmup, "Untimed runs before timing")->check(CLI::Range(0, 100000));
+  auto* iters = cmd->add_option("--iterations,-n", b.iterations, "Timed runs (fixed count)")
+                    ->check(CLI::Range(1, 10000000));
+  cmd->add_option("--min-time", b.min_time_s, "Time runs until this many seconds have passed")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->excludes(iters);
+  cmd->add_option("--tolerance", b.tolerance, "Validation bound on the relative L2 error")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_flag("--per-layer", b.per_layer, "Add a per-layer table (separate profiled pass)");
+  cmd->add_option("--json", o->json_path, "Write the result as JSON (libscout.run/1)");
+  cmd->add_option("--blas-lib", o->blas_libs, "A CBLAS library by path: backend gemm:path:PATH");
+  cmd->callback([o] { run(*o); });
+}
+
+}  // namespace libscout::cli

@@ -1,0 +1,79 @@
+// The interface every backend implements. A backend is one folder under src/backends/ and one
+// registration line in src/backends/registry.cpp.
+//
+// Lifecycle (XNNPACK's): the engine asks supports() for each layer, groups consecutive layers that
+// the backend takes into a segment, and calls prepare() once per segment. prepare() does
+// everything that a real application does once: packing weights, converting their layout,
+// choosing algorithms, sizing workspaces. Only Segment::run() is timed.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/graph.h"
+
+namespace libscout {
+
+struct ExecOptions {
+  int threads = 1;
+};
+
+// Answer to "can you run this layer?"; `reason` says why not, for the per-layer table.
+struct Support {
+  bool ok = true;
+  std::string reason;
+  static Support yes() { return {}; }
+  static Support no(std::string why) { return {false, std::move(why)}; }
+};
+
+// Receives per-layer timing marks. Segments call begin/end around each layer they run when a
+// profiler is attached (--per-layer); ordinary runs pass nullptr and pay one branch per layer.
+class LayerProfiler {
+ public:
+  virtual ~LayerProfiler() = default;
+  virtual void begin(LayerId layer) = 0;
+  virtual void end(LayerId layer) = 0;
+};
+
+// What a segment sees when it runs: every value of the graph has a buffer of its full NCHW size
+// (graph.shape(v).elements() floats), planned and reused by the engine. A segment reads the
+// values its layers consume from outside the segment and must write, in NCHW, every value that
+// is read outside it (the engine tells it which: Segment::exported). Values internal to a segment
+// may stay in the backend's own layout and buffers.
+struct ExecContext {
+  const Graph* graph = nullptr;
+  std::span<float* const> buffers;  // indexed by ValueId
+  float* workspace = nullptr;       // Segment::workspace_bytes() bytes, 64-byte aligned
+  LayerProfiler* profiler = nullptr;
+
+  float* data(ValueId v) const { return buffers[v]; }
+  const Shape& shape(ValueId v) const { return graph->shape(v); }
+};
+
+class Segment {
+ public:
+  virtual ~Segment() = default;
+  // Scratch memory shared by all segments, which run one at a time.
+  virtual std::size_t workspace_bytes() const { return 0; }
+  virtual void run(const ExecContext& ctx) = 0;
+};
+
+// What the engine hands to prepare(): the layers (consecutive in topological order) and, for each
+// value they produce, whether a layer outside the segment or the caller reads it.
+struct SegmentSpec {
+  const Graph* graph = nullptr;
+  std::vector<LayerId> layers;
+  std::vector<bool> exported;  // indexed by ValueId
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  virtual Support supports(const Graph& g, const Layer& layer) const = 0;
+  virtual std::unique_ptr<Segment> prepare(const SegmentSpec& spec, const ExecOptions& opts) = 0;
+};
+
+}  // namespace libscout

@@ -1,0 +1,62 @@
+// The engine: maps each layer of a graph to a backend (the requested one where it supports the
+// layer, a fallback otherwise), groups consecutive layers of one backend into segments, prepares
+// them, plans and reuses value buffers, and runs the whole graph.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/backend.h"
+#include "core/graph.h"
+
+namespace libscout {
+
+struct LayerPlacement {
+  std::string backend;          // which backend runs the layer
+  std::string fallback_reason;  // why the requested backend did not take it; empty if it did
+};
+
+class Engine {
+ public:
+  // `graph` and the backends must outlive the engine. `fallback` may be null: then every layer
+  // must be supported by `primary`, else Error is thrown naming the layer and the reason.
+  Engine(const Graph& graph, Backend& primary, Backend* fallback, const ExecOptions& opts);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  const Graph& graph() const { return graph_; }
+  const std::vector<LayerPlacement>& placements() const { return placements_; }
+  int segment_count() const { return static_cast<int>(segments_.size()); }
+
+  // NCHW input of graph().shape(graph().input).
+  float* input() { return buffers_[graph_.input]; }
+  void set_input(const Tensor& t);
+  // Runs the graph once. With a profiler, segments mark each layer's begin and end.
+  void run(LayerProfiler* profiler = nullptr);
+  const float* output(int i) const { return buffers_[graph_.outputs.at(i)]; }
+  Tensor output_tensor(int i) const;
+
+  std::size_t arena_bytes() const { return arena_floats_ * sizeof(float); }
+
+ private:
+  struct PreparedSegment {
+    Backend* backend = nullptr;
+    std::unique_ptr<Segment> segment;
+  };
+  void plan_buffers();
+
+  const Graph& graph_;
+  std::vector<LayerPlacement> placements_;
+  std::vector<PreparedSegment> segments_;
+  std::unique_ptr<float[], AlignedFree> arena_;
+  std::size_t arena_floats_ = 0;
+  std::unique_ptr<float[], AlignedFree> workspace_;
+  std::vector<float*> buffers_;
+};
+
+// Relative L2 error ||a - b|| / ||b||, accumulated in double (b is the reference).
+double relative_l2_error(std::span<const float> a, std::span<const float> b);
+
+}  // namespace libscout
