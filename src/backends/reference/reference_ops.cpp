@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "core/error.h"
@@ -57,8 +58,60 @@ void conv2d(const Graph& g, const Layer& l, const float* x, float* y) {
   }
 }
 
+// The float path of pooling (what the gemm backends run): per output row, first reduce the
+// window's input rows column by column (contiguous, vectorised), then reduce across each window's
+// columns, whose clipped bounds are computed once per layer. Same window clipping and divisor as
+// the plain version below.
+template <bool kMax>
+void pool2d_rows(const Graph& g, const Layer& l, const float* x, float* y) {
+  const Pool2dParams& p = l.pool();
+  const Shape in = g.input_shape(l), out = g.output_shape(l);
+  const float init = kMax ? -std::numeric_limits<float>::infinity() : 0.0f;
+  struct Span {
+    int begin, end, padded;  // clipped to the input; width clipped to the padded input
+  };
+  std::vector<Span> xspan(out.w);
+  for (int ox = 0; ox < out.w; ++ox) {
+    const int x0 = ox * p.stride_w - p.pad_w, x1 = std::min(x0 + p.kernel_w, in.w + p.pad_w);
+    xspan[ox] = {std::max(x0, 0), std::min(x1, in.w), x1 - x0};
+  }
+  std::vector<float> cols(in.w);
+  for (int nc = 0; nc < in.n * in.c; ++nc) {
+    const float* xp = x + static_cast<std::size_t>(nc) * in.plane();
+    float* yp = y + static_cast<std::size_t>(nc) * out.plane();
+    for (int oy = 0; oy < out.h; ++oy) {
+      const int y0 = oy * p.stride_h - p.pad_h, y1 = std::min(y0 + p.kernel_h, in.h + p.pad_h);
+      const int ys = std::max(y0, 0), ye = std::min(y1, in.h);
+      std::fill(cols.begin(), cols.end(), init);
+      for (int iy = ys; iy < ye; ++iy) {
+        const float* row = xp + static_cast<std::size_t>(iy) * in.w;
+        for (int ix = 0; ix < in.w; ++ix) {
+          cols[ix] = kMax ? std::max(cols[ix], row[ix]) : cols[ix] + row[ix];
+        }
+      }
+      float* yrow = yp + static_cast<std::size_t>(oy) * out.w;
+      for (int ox = 0; ox < out.w; ++ox) {
+        const Span s = xspan[ox];
+        float acc = init;
+        for (int ix = s.begin; ix < s.end; ++ix) {
+          acc = kMax ? std::max(acc, cols[ix]) : acc + cols[ix];
+        }
+        if constexpr (!kMax) {
+          const int count = p.count_include_pad ? (y1 - y0) * s.padded
+                                                : (ye - ys) * (s.end - s.begin);
+          acc = count > 0 ? acc / static_cast<float>(count) : 0.0f;
+        }
+        yrow[ox] = acc;
+      }
+    }
+  }
+}
+
 template <typename Acc>
 void pool2d(const Graph& g, const Layer& l, const float* x, float* y) {
+  if constexpr (std::is_same_v<Acc, float>) {
+    return l.op == OpKind::kMaxPool ? pool2d_rows<true>(g, l, x, y) : pool2d_rows<false>(g, l, x, y);
+  }
   const Pool2dParams& p = l.pool();
   const Shape in = g.input_shape(l), out = g.output_shape(l);
   const bool is_max = l.op == OpKind::kMaxPool;
