@@ -1,7 +1,14 @@
 // `libscout run MODEL --backend NAME`: validates the backend against the reference on the same
 // input, then times whole inferences; prints the latency statistics and, with --json, writes a
 // libscout.run/1 file (docs/json-schemas.md).
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/output.h"
@@ -18,6 +25,8 @@ struct RunCommandOptions {
   BenchmarkOptions bench;
   std::string json_path;
   std::vector<std::string> blas_libs;
+  bool energy = false;
+  std::string meter;
 };
 
 void print_layers(const BenchmarkResult& r) {
@@ -38,11 +47,39 @@ void print_layers(const BenchmarkResult& r) {
   }
 }
 
+// Test-only fault injection, for the study's robustness tests: LIBSCOUT_INJECT_FAULT=KIND:BACKEND
+// makes `run` on that backend crash (KIND crash), allocate without bound (oom) or hang (hang), as
+// a broken library would.
+void inject_fault(const std::string& backend) {
+  const char* env = std::getenv("LIBSCOUT_INJECT_FAULT");
+  if (env == nullptr) return;
+  const std::string spec = env;
+  const auto colon = spec.find(':');
+  if (colon == std::string::npos || spec.substr(colon + 1) != backend) return;
+  const std::string kind = spec.substr(0, colon);
+  if (kind == "crash") std::raise(SIGSEGV);
+  if (kind == "hang") {
+    for (;;) pause();
+  }
+  if (kind == "oom") {
+    std::vector<std::unique_ptr<char[]>> hog;
+    for (;;) {
+      hog.emplace_back(new char[64 << 20]);
+      std::memset(hog.back().get(), 1, 64 << 20);
+    }
+  }
+}
+
 int run(const RunCommandOptions& o) {
+  inject_fault(o.bench.backend);
   for (const std::string& p : o.blas_libs) gemm::register_blas_library(p);
   if (!o.json_path.empty()) check_writable(o.json_path);
   const BenchmarkOptions& b = o.bench;
   BenchmarkResult r = benchmark_model(b);
+  if (o.energy) {
+    r.extra["energy"] = nullptr;
+    std::printf("energy: not measured (this build has no power meters)\n");
+  }
   std::printf("%s on %s: %d thread%s, batch %d, %.1fM MACs per inference\n", r.model.c_str(),
               r.backend.c_str(), r.threads, r.threads == 1 ? "" : "s", r.batch, r.macs / 1e6);
   if (r.fallback_layers > 0) {
@@ -102,6 +139,8 @@ void add_run_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--per-layer", b.per_layer, "Add a per-layer table (separate profiled pass)");
   cmd->add_option("--json", o->json_path, "Write the result as JSON (libscout.run/1)");
+  cmd->add_flag("--energy", o->energy, "Measure energy per inference with a power meter");
+  cmd->add_option("--meter", o->meter, "Power meter (libscout meters); default: detected");
   cmd->add_option("--blas-lib", o->blas_libs, "A CBLAS library by path: backend gemm:path:PATH");
   cmd->callback([o] { run(*o); });
 }

@@ -1,5 +1,6 @@
 #include <cstdio>
 #include <exception>
+#include <new>
 
 #include "cli/commands.h"
 #include "core/error.h"
@@ -11,10 +12,14 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "libscout 0.1.0");
   libscout::cli::add_list_command(app);
   libscout::cli::add_run_command(app);
+  libscout::cli::add_study_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "libscout: error: out of memory\n");
+    return 3;
   } catch (const libscout::Error& e) {
     std::fprintf(stderr, "libscout: error: %s\n", e.what());
     return 1;

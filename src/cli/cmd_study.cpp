@@ -1,0 +1,69 @@
+// `libscout study`: the paper's whole study on this device (src/study/study.h).
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "study/study.h"
+
+namespace libscout::cli {
+
+namespace {
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+}  // namespace
+
+void add_study_command(CLI::App& app) {
+  auto o = std::make_shared<study::StudyOptions>();
+  auto lists = std::make_shared<std::map<std::string, std::string>>();
+  CLI::App* cmd = app.add_subcommand(
+      "study", "Run the whole study on this device: SGEMM sweep, every model on every backend, "
+               "energy; then write the report");
+  cmd->add_option("--out,-o", o->out_dir, "Study directory")->capture_default_str();
+  cmd->add_option("--models", (*lists)["models"], "Models, comma-separated")
+      ->default_str("squeezenet1.1,mobilenet_v1");
+  cmd->add_option("--backends", (*lists)["backends"], "Backends, comma-separated, or all")
+      ->default_str("all");
+  cmd->add_option("--providers", (*lists)["providers"], "GEMM providers, comma-separated, or all")
+      ->default_str("all");
+  cmd->add_option("--threads", (*lists)["threads"], "Thread counts, comma-separated")
+      ->default_str("1,<online cores>");
+  cmd->add_option("--energy", o->energy, "auto: measure energy where a meter exists; off")
+      ->capture_default_str();
+  cmd->add_option("--meter", o->meter, "Meter to use (libscout meters); default: detected");
+  cmd->add_option("--baseline", o->baseline, "Backend the report compares against")
+      ->capture_default_str();
+  cmd->add_flag("--quick", o->quick, "Short timings and a small SGEMM sweep (tests, demos)");
+  cmd->add_flag("--resume", o->resume, "Continue an interrupted study in --out");
+  cmd->add_flag("--no-gemm", o->skip_gemm, "Leave out the SGEMM sweep");
+  cmd->add_option("--timeout", o->timeout_s, "Time limit of each measurement, seconds")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--memory-limit", o->memory_limit_mb,
+                  "Memory limit of each measurement, MiB (default: 3/4 of physical memory)");
+  cmd->add_option("--blas-lib", o->blas_libs, "A CBLAS library by path, studied too");
+  cmd->callback([o, lists] {
+    study::StudyOptions opts = *o;
+    if (!(*lists)["models"].empty()) opts.models = split_list((*lists)["models"]);
+    opts.backends = split_list((*lists)["backends"]);
+    opts.providers = split_list((*lists)["providers"]);
+    for (const std::string& t : split_list((*lists)["threads"])) {
+      try {
+        opts.threads.push_back(std::stoi(t));
+      } catch (const std::exception&) {
+        throw Error("--threads: '" + t + "' is not a number");
+      }
+    }
+    if (study::run_study(opts) < 0) throw CLI::RuntimeError(130);  // interrupted
+  });
+}
+
+}  // namespace libscout::cli

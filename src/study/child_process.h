@@ -1,0 +1,43 @@
+// Runs one measurement in its own process, so that a library that crashes, hangs or runs out of
+// memory takes only that measurement down. Limits: wall time (the child's process group is killed
+// when it passes) and address space (RLIMIT_AS, so allocations fail inside the child).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace libscout::study {
+
+struct ChildLimits {
+  double timeout_s = 300;
+  std::size_t memory_mb = 0;  // 0: no limit
+};
+
+struct ChildResult {
+  int exit_code = -1;   // when it exited
+  int signal = 0;       // when a signal ended it
+  bool timed_out = false;
+  bool interrupted = false;  // the study was interrupted (Ctrl-C) and killed it
+  double wall_s = 0;
+  std::string stderr_tail;  // its last lines of standard error
+
+  bool ok() const { return !interrupted && !timed_out && signal == 0 && exit_code == 0; }
+  // One line saying how it ended, for the results' "reason".
+  std::string describe() const;
+};
+
+// Runs `argv` (argv[0] is a path) with the limits. Standard output goes to /dev/null unless
+// `echo_stdout`; standard error is kept (its tail) and, with `echo_stderr`, passed through.
+// Throws Error when the process cannot be started at all.
+ChildResult run_child(const std::vector<std::string>& argv, const ChildLimits& limits,
+                      bool echo_stderr = false);
+
+// SIGINT / SIGTERM set a flag instead of ending the process; run_child() then kills the running
+// child and returns, so the caller can save what it has and stop.
+void install_interrupt_handler();
+bool interrupted();
+
+// Path of the running executable (/proc/self/exe), to re-run libscout itself as the child.
+std::string self_executable();
+
+}  // namespace libscout::study

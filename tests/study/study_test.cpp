@@ -1,0 +1,179 @@
+// `libscout study` end to end, through the real executable: a quick study covers every available
+// backend and provider; a study killed with SIGKILL and resumed holds every step exactly once; a
+// backend that crashes or exhausts its memory limit is recorded failed and the rest completes.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "backends/registry.h"
+#include "gemm/gemm_provider.h"
+#include "study/progress.h"
+#include "study/study.h"
+
+namespace libscout::study {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+class StudyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+#ifdef LIBSCOUT_EMULATED
+    GTEST_SKIP() << "the study re-executes libscout in child processes, which qemu-user cannot "
+                    "do without binfmt_misc";
+#endif
+    dir_ = fs::temp_directory_path() /
+           ("libscout-study-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  // Runs libscout with `args`; returns its exit status.
+  static int libscout(const std::string& args, const std::string& env = "") {
+    const std::string cmd = env + " " + LIBSCOUT_CLI + " " + args + " 2>/dev/null";
+    const int rc = std::system(cmd.c_str());
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  }
+  json results() const {
+    std::ifstream f(dir_ / "results.json");
+    return json::parse(f);
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(StudyTest, QuickStudyCoversEveryAvailableBackendAndProvider) {
+  ASSERT_EQ(libscout("study --quick --threads 1 --out " + dir_.string()), 0);
+  const json r = results();
+  EXPECT_EQ(r["schema"], "libscout.study/1");
+  std::set<std::pair<std::string, std::string>> runs;
+  for (const json& row : r["runs"]) {
+    runs.insert({row["model"], row["backend"]});
+    if (row["status"] == "ok") {
+      EXPECT_TRUE(row["validation"]["passed"].get<bool>()) << row.dump();
+      EXPECT_GT(row["latency_ms"]["median"].get<double>(), 0.0);
+    }
+  }
+  for (const BackendInfo& b : list_backends()) {
+    if (!b.available || b.name == "reference") continue;
+    for (const char* m : {"squeezenet1.1", "mobilenet_v1"}) {
+      EXPECT_TRUE(runs.count({m, b.name})) << m << " on " << b.name << " has no row";
+    }
+  }
+  std::set<std::string> providers;
+  for (const json& row : r["gemm"]) providers.insert(row.value("provider", ""));
+  for (const gemm::ProviderInfo& p : gemm::list_providers()) {
+    if (p.available) EXPECT_TRUE(providers.count(p.name)) << "provider " << p.name << " has no row";
+  }
+  EXPECT_TRUE(fs::exists(dir_ / "results.csv"));
+}
+
+TEST_F(StudyTest, KilledStudyResumesWithEveryStepExactlyOnce) {
+  const std::string args = "study --quick --no-gemm --threads 1 --models squeezenet1.1,mobilenet_v1 "
+                           "--backends gemm:openblas,gemm:eigen,gemm:blis --out " + dir_.string();
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, STDERR_FILENO);
+    execl("/bin/sh", "sh", "-c", (std::string("exec ") + LIBSCOUT_CLI + " " + args).c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Kill it once at least two steps are saved (and before it finishes).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  int saved = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    try {
+      std::ifstream f(dir_ / "results.json");
+      if (f) saved = static_cast<int>(json::parse(f)["steps"].size());
+    } catch (const json::exception&) {
+      ADD_FAILURE() << "results.json was seen half-written";
+    }
+    if (saved >= 2) break;
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_GE(saved, 2);
+  ASSERT_LT(saved, 6) << "the study finished before it could be killed";
+
+  // Without --resume the directory is refused, so nothing is overwritten.
+  EXPECT_EQ(libscout(args), 1);
+  ASSERT_EQ(libscout(args + " --resume"), 0);
+  const json r = results();
+  std::map<std::string, int> steps, rows;
+  for (const json& s : r["steps"]) ++steps[s["key"]];
+  for (const json& row : r["runs"]) ++rows[row["step"]];
+  EXPECT_EQ(steps.size(), 6u);
+  for (const auto& [key, n] : steps) EXPECT_EQ(n, 1) << key;
+  EXPECT_EQ(rows.size(), 6u);
+  for (const auto& [key, n] : rows) EXPECT_EQ(n, 1) << key;
+}
+
+TEST_F(StudyTest, CrashingAndMemoryHungryBackendsAreRecordedFailed) {
+  const std::string common = "study --quick --no-gemm --threads 1 --models squeezenet1.1 "
+                             "--memory-limit 1024 --out " + dir_.string();
+  ASSERT_EQ(libscout(common + " --backends gemm:eigen,gemm:openblas",
+                     "LIBSCOUT_INJECT_FAULT=crash:gemm:eigen"), 0);
+  ASSERT_EQ(libscout(common + " --backends gemm:eigen,gemm:openblas,gemm:blis --resume",
+                     "LIBSCOUT_INJECT_FAULT=oom:gemm:blis"), 0);
+  const json r = results();
+  std::map<std::string, json> by_backend;
+  for (const json& row : r["runs"]) by_backend[row["backend"].get<std::string>()] = row;
+  ASSERT_EQ(by_backend.size(), 3u);
+  EXPECT_EQ(by_backend["gemm:eigen"]["status"], "failed");
+  EXPECT_NE(by_backend["gemm:eigen"]["reason"].get<std::string>().find("signal 11"),
+            std::string::npos) << by_backend["gemm:eigen"].dump();
+  EXPECT_EQ(by_backend["gemm:blis"]["status"], "failed");
+  EXPECT_NE(by_backend["gemm:blis"]["reason"].get<std::string>().find("out of memory"),
+            std::string::npos) << by_backend["gemm:blis"].dump();
+  EXPECT_EQ(by_backend["gemm:openblas"]["status"], "ok");
+}
+
+TEST_F(StudyTest, HangingBackendTimesOut) {
+  ASSERT_EQ(libscout("study --quick --no-gemm --threads 1 --models squeezenet1.1 --timeout 3 "
+                     "--backends gemm:eigen --out " + dir_.string(),
+                     "LIBSCOUT_INJECT_FAULT=hang:gemm:eigen"), 0);
+  const json row = results()["runs"].at(0);
+  EXPECT_EQ(row["status"], "failed");
+  EXPECT_NE(row["reason"].get<std::string>().find("timed out"), std::string::npos) << row.dump();
+}
+
+TEST_F(StudyTest, BadOptionsAreClearErrors) {
+  EXPECT_EQ(libscout("study --quick --backends no_such_backend --out " + dir_.string()), 1);
+  EXPECT_EQ(libscout("study --quick --threads x --out " + dir_.string()), 1);
+  EXPECT_EQ(libscout("study --quick --energy maybe --out " + dir_.string()), 1);
+}
+
+TEST(Progress, EstimatesTimeLeftFromTheStepsDone) {
+  Progress p({2, 2, 2, 2}, /*terminal=*/false);
+  EXPECT_DOUBLE_EQ(p.seconds_left(0), 8);
+  p.begin_step(0, "a");
+  p.end_step(0, "ok", 4);  // twice as slow as estimated
+  EXPECT_DOUBLE_EQ(p.seconds_left(1), 12);
+  EXPECT_EQ(format_duration(65), "1m05s");
+  EXPECT_EQ(format_duration(42.4), "42s");
+  EXPECT_EQ(format_duration(7322), "2h02m");
+}
+
+}  // namespace
+}  // namespace libscout::study
