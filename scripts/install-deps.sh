@@ -40,8 +40,8 @@ host_packages=(
   libprotobuf-dev protobuf-compiler libonnx-dev
   # tooling: tests, benchmarks, CLI, JSON
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
-  # report check: headless browser
-  chromium
+  # report checks: XML parser for the SVG/HTML tests, headless browser
+  libexpat1-dev chromium
 )
 
 # Tolerate a failed index of a foreign architecture (added by --arm) caught mid-sync.

@@ -12,7 +12,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "libscout 0.1.0");
   libscout::cli::add_list_command(app);
   libscout::cli::add_run_command(app);
+  libscout::cli::add_gemm_command(app);
   libscout::cli::add_study_command(app);
+  libscout::cli::add_report_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,6 +6,9 @@
 #include "core/plugins.h"
 #include "gemm/builtin_providers.h"
 #include "gemm/cblas_library.h"
+#if defined(LIBSCOUT_HAVE_NATIVE_GEMM)
+#include "gemm/native/native_provider.h"
+#endif
 
 namespace libscout::gemm {
 
@@ -16,6 +19,11 @@ std::vector<ProviderFactory> builtin_factories() {
   out.push_back({"naive", "textbook triple loop, single-threaded", nullptr, make_naive_provider});
   out.push_back({"eigen", "Eigen 3 matrix product (compiled in, OpenMP threads)", nullptr,
                  make_eigen_provider});
+#if defined(LIBSCOUT_HAVE_NATIVE_GEMM)  // src/gemm/native/ is part of this build
+  out.push_back({"native", "libscout's own SGEMM: packed panels, cache blocking, SIMD micro-kernel "
+                           "chosen by CPU features, pthreadpool threads",
+                 nullptr, make_native_provider});
+#endif
   return out;
 }
 

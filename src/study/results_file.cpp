@@ -136,7 +136,8 @@ std::string ResultsFile::add_step(const std::string& key, const std::string& kin
   if (rows.empty()) {
     status = "failed";
     last_reason_ = child.ok() ? "the measurement wrote no result" : strip_prefix(child.describe());
-  } else if (!child.ok() && !(kind == "run" && child.exit_code == 1 && child.signal == 0)) {
+  } else if (!child.ok() && !(child.exit_code == 1 && child.signal == 0 && !child.timed_out)) {
+    // Exit status 1 with results written: a result failed validation, which its row says.
     status = "failed";
     last_reason_ = strip_prefix(child.describe());
   }
@@ -151,8 +152,10 @@ std::string ResultsFile::add_step(const std::string& key, const std::string& kin
   for (json row : rows) {
     row["step"] = key;
     const bool valid = at_or_null(row, {"validation", "passed"}) != false;
-    std::string row_status = status, reason = last_reason_;
-    if (status == "ok" && !valid) {
+    // A row may carry its own status (libscout.gemm/1: ok, failed, skipped, unavailable).
+    std::string row_status = status == "ok" ? row.value("status", status) : status;
+    std::string reason = status == "ok" ? row.value("reason", last_reason_) : last_reason_;
+    if (row_status == "ok" && !valid) {
       row_status = "invalid";
       std::ostringstream os;
       os << "output differs from the reference: relative L2 error "
@@ -160,7 +163,7 @@ std::string ResultsFile::add_step(const std::string& key, const std::string& kin
          << at_or_null(row, {"validation", "tolerance"}).dump();
       reason = os.str();
     }
-    if (row_status != "ok" && status == "ok") {
+    if ((row_status == "invalid" || row_status == "failed") && status == "ok") {
       status = row_status;
       last_reason_ = reason;
     }
@@ -205,9 +208,8 @@ void ResultsFile::write_csv(const fs::path& path) const {
        << csv_field(r.value("threads", json())) << ",," << csv_field(r.value("m", json())) << ','
        << csv_field(r.value("status", json())) << ','
        << csv_field(at_or_null(r, {"time_ms", "median"})) << ','
-       << csv_field(at_or_null(r, {"gflops", "median"}).is_null() ? r.value("gflops", json())
-                                                                   : at_or_null(r, {"gflops", "median"}))
-       << ",,," << csv_field(at_or_null(r, {"validation", "rel_l2_error"})) << ','
+       << csv_field(r.value("gflops", json())) << ",,,"
+       << csv_field(at_or_null(r, {"validation", "rel_error"})) << ','
        << csv_field(r.value("reason", json())) << '\n';
   }
   write_atomically(path, os.str());

@@ -15,6 +15,8 @@
 #include "core/error.h"
 #include "gemm/gemm_provider.h"
 #include "measure/device_info.h"
+#include "report/report_writer.h"
+#include "report/study_results.h"
 #include "study/child_process.h"
 #include "study/progress.h"
 #include "study/results_file.h"
@@ -80,13 +82,13 @@ std::vector<int> thread_counts(const StudyOptions& o) {
 
 // Measurement settings passed to every child.
 struct Timing {
-  std::string min_time, warmup, sizes;
+  std::string min_time, warmup, sizes, gemm_min_time;
   double run_timeout, gemm_timeout;
 };
 
 Timing timing_for(const StudyOptions& o) {
-  if (o.quick) return {"0.2", "1", "64,128,256", 60, 60};
-  return {"1.0", "2", "64,128,256,512,1024,2048", 300, 600};
+  if (o.quick) return {"0.2", "1", "64,128,256", "0.05", 60, 60};
+  return {"1.0", "2", "64,128,256,512,1024,2048", "0.3", 300, 600};
 }
 
 }  // namespace
@@ -107,7 +109,7 @@ std::vector<Step> plan_study(const StudyOptions& o) {
         s.label = "SGEMM sweep on " + p + ", " + std::to_string(n) + " thread" + (n > 1 ? "s" : "");
         s.raw_file = "raw/" + file_key(s.key) + ".json";
         s.args = {"gemm", "--providers", p, "--threads", std::to_string(n), "--sizes", t.sizes,
-                  "--json", s.raw_file};
+                  "--min-time", t.gemm_min_time, "--json", s.raw_file};
         s.args.insert(s.args.end(), common.begin(), common.end());
         s.estimate_s = o.quick ? 2 : 20;
         s.identity = {{"provider", p}, {"threads", n}};
@@ -206,8 +208,12 @@ int run_study(const StudyOptions& o) {
   }
   progress.finish();
   results.write_csv(dir / "results.csv");
-  std::fprintf(stderr, "libscout study: %zu steps, %d not ok; results in %s\n", steps.size(),
-               not_ok, (dir / "results.json").c_str());
+  report::ReportOptions ro;
+  ro.baseline = o.baseline;
+  const report::ReportFiles files = report::write_report({report::load_study(dir)}, dir, ro);
+  std::fprintf(stderr, "libscout study: %zu steps, %d not ok; results in %s, report in %s\n",
+               steps.size(), not_ok, (dir / "results.json").c_str(),
+               files.html.c_str());
   return not_ok;
 }
 

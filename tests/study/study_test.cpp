@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <thread>
@@ -28,6 +29,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+int count_of(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
 
 class StudyTest : public ::testing::Test {
  protected:
@@ -65,7 +72,7 @@ TEST_F(StudyTest, QuickStudyCoversEveryAvailableBackendAndProvider) {
   EXPECT_EQ(r["schema"], "libscout.study/1");
   std::set<std::pair<std::string, std::string>> runs;
   for (const json& row : r["runs"]) {
-    runs.insert({row["model"], row["backend"]});
+    runs.insert({row["model"].get<std::string>(), row["backend"].get<std::string>()});
     if (row["status"] == "ok") {
       EXPECT_TRUE(row["validation"]["passed"].get<bool>()) << row.dump();
       EXPECT_GT(row["latency_ms"]["median"].get<double>(), 0.0);
@@ -83,6 +90,14 @@ TEST_F(StudyTest, QuickStudyCoversEveryAvailableBackendAndProvider) {
     if (p.available) EXPECT_TRUE(providers.count(p.name)) << "provider " << p.name << " has no row";
   }
   EXPECT_TRUE(fs::exists(dir_ / "results.csv"));
+  // The report: Table 2 and every figure, in both formats.
+  for (const char* name : {"report.html", "report.md"}) {
+    std::ifstream f(dir_ / name);
+    ASSERT_TRUE(f) << name << " missing";
+    const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("Table 2"), std::string::npos) << name;
+    EXPECT_GE(count_of(text, name == std::string("report.html") ? "<svg" : ".svg"), 4) << name;
+  }
 }
 
 TEST_F(StudyTest, KilledStudyResumesWithEveryStepExactlyOnce) {

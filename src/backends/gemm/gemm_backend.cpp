@@ -27,14 +27,18 @@ void im2col(const float* in, int channels, int h, int w, const Conv2dParams& p, 
           }
           const float* src = plane + static_cast<std::size_t>(iy) * w;
           const int x0 = kx * p.dilation_w - p.pad_left;
-          if (p.stride_w == 1 && x0 >= 0 && x0 + out_w <= w) {
-            std::memcpy(dst, src + x0, sizeof(float) * out_w);
-            continue;
+          // Output columns whose input column lies inside the row: [lo, hi); zeros around them.
+          const int lo = x0 >= 0 ? 0 : std::min(out_w, (-x0 + p.stride_w - 1) / p.stride_w);
+          const int hi = w - x0 <= 0 ? lo
+                                     : std::max(lo, std::min(out_w, (w - x0 + p.stride_w - 1) / p.stride_w));
+          std::fill_n(dst, lo, 0.0f);
+          if (p.stride_w == 1) {
+            std::memcpy(dst + lo, src + lo + x0, sizeof(float) * (hi - lo));
+          } else {
+            const float* s = src + x0;
+            for (int ox = lo; ox < hi; ++ox) dst[ox] = s[ox * p.stride_w];
           }
-          for (int ox = 0; ox < out_w; ++ox) {
-            const int ix = ox * p.stride_w + x0;
-            dst[ox] = (ix >= 0 && ix < w) ? src[ix] : 0.0f;
-          }
+          std::fill_n(dst + hi, out_w - hi, 0.0f);
         }
       }
     }

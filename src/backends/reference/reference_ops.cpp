@@ -75,7 +75,17 @@ void pool2d_rows(const Graph& g, const Layer& l, const float* x, float* y) {
     const int x0 = ox * p.stride_w - p.pad_w, x1 = std::min(x0 + p.kernel_w, in.w + p.pad_w);
     xspan[ox] = {std::max(x0, 0), std::min(x1, in.w), x1 - x0};
   }
-  std::vector<float> cols(in.w);
+  // Outputs [interior_begin, interior_end) have windows wholly inside the input row.
+  int interior_begin = out.w, interior_end = out.w;
+  for (int ox = 0; ox < out.w; ++ox) {
+    const int x0 = ox * p.stride_w - p.pad_w;
+    if (x0 >= 0 && x0 + p.kernel_w <= in.w) {
+      if (interior_begin == out.w) interior_begin = ox;
+      interior_end = ox + 1;
+    }
+  }
+  const std::size_t phase_len = static_cast<std::size_t>(in.w + p.stride_w - 1) / p.stride_w + 1;
+  std::vector<float> cols(in.w), phases(phase_len * p.stride_w);
   for (int nc = 0; nc < in.n * in.c; ++nc) {
     const float* xp = x + static_cast<std::size_t>(nc) * in.plane();
     float* yp = y + static_cast<std::size_t>(nc) * out.plane();
@@ -90,7 +100,35 @@ void pool2d_rows(const Graph& g, const Layer& l, const float* x, float* y) {
         }
       }
       float* yrow = yp + static_cast<std::size_t>(oy) * out.w;
+      // Interior outputs, whose whole window lies inside the row: reduce across the window with
+      // contiguous loads from the stride's phases of `cols` (phase r holds columns r, r+s, ...).
+      if (interior_end > interior_begin) {
+        const float* phase0 = cols.data();
+        if (p.stride_w > 1) {
+          for (int r = 0; r < p.stride_w; ++r) {
+            float* ph = phases.data() + static_cast<std::size_t>(r) * phase_len;
+            for (int j = 0, ix = r; ix < in.w; ++j, ix += p.stride_w) ph[j] = cols[ix];
+          }
+          phase0 = phases.data();
+        }
+        std::fill(yrow + interior_begin, yrow + interior_end, init);
+        for (int k = 0; k < p.kernel_w; ++k) {
+          const int d = k - p.pad_w;
+          const int r = ((d % p.stride_w) + p.stride_w) % p.stride_w, q = (d - r) / p.stride_w;
+          const float* src = phase0 + static_cast<std::size_t>(r) * phase_len + q;
+          for (int ox = interior_begin; ox < interior_end; ++ox) {
+            yrow[ox] = kMax ? std::max(yrow[ox], src[ox]) : yrow[ox] + src[ox];
+          }
+        }
+        if constexpr (!kMax) {
+          const int count = p.count_include_pad ? (y1 - y0) * p.kernel_w : (ye - ys) * p.kernel_w;
+          const float inv = count > 0 ? 1.0f / static_cast<float>(count) : 0.0f;
+          for (int ox = interior_begin; ox < interior_end; ++ox) yrow[ox] *= inv;
+        }
+      }
       for (int ox = 0; ox < out.w; ++ox) {
+        if (ox == interior_begin && interior_end > interior_begin) ox = interior_end;
+        if (ox >= out.w) break;
         const Span s = xspan[ox];
         float acc = init;
         for (int ix = s.begin; ix < s.end; ++ix) {

@@ -1,0 +1,273 @@
+// `libscout gemm`: the SGEMM experiment (the paper's Fig. 3). Every (provider, shape) is validated,
+// then timed (measure/gemm_sweep.h states the method); prints GFLOPS with shapes as rows and
+// providers as columns, and writes libscout.gemm/1 JSON (docs/json-schemas.md) and CSV.
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "core/error.h"
+#include "gemm/gemm_provider.h"
+#include "measure/device_info.h"
+#include "measure/gemm_sweep.h"
+
+namespace libscout::cli {
+
+namespace {
+
+struct GemmCommandOptions {
+  GemmSweepOptions sweep;
+  std::string providers = "all";
+  std::string sizes;
+  int min_size = 0, max_size = 0, step = 0;
+  std::string shapes_model;
+  std::string json_path, csv_path;
+  std::vector<std::string> blas_libs;
+};
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');) {
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+int parse_size(const std::string& text) {
+  std::size_t used = 0;
+  long v = -1;
+  try {
+    v = std::stol(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || v < 1 || v > 65536) {
+    throw Error("--sizes: '" + text + "' is not a matrix size from 1 to 65536");
+  }
+  return static_cast<int>(v);
+}
+
+std::vector<GemmShape> shapes_from(const GemmCommandOptions& o) {
+  const bool range = o.min_size > 0 || o.max_size > 0 || o.step > 0;
+  const int given = int(!o.sizes.empty()) + int(range) + int(!o.shapes_model.empty());
+  if (given > 1) throw Error("give only one of --sizes, --min/--max/--step and --shapes");
+  if (!o.shapes_model.empty()) return model_gemm_shapes(o.shapes_model);
+  if (!o.sizes.empty()) {
+    std::vector<int> sizes;
+    for (const std::string& s : split(o.sizes)) sizes.push_back(parse_size(s));
+    if (sizes.empty()) throw Error("--sizes: no sizes given");
+    return square_shapes(sizes);
+  }
+  if (range) {
+    if (o.min_size < 1 || o.max_size < o.min_size || o.step < 1) {
+      throw Error("--min, --max and --step need 1 <= min <= max and step >= 1");
+    }
+    std::vector<int> sizes;
+    for (int n = o.min_size; n <= o.max_size; n += o.step) sizes.push_back(n);
+    return square_shapes(sizes);
+  }
+  return square_shapes(default_square_sizes());
+}
+
+std::string cell(const GemmResult& r) {
+  if (r.status == "ok") {
+    std::string s = fixed(r.gflops, r.gflops < 10 ? 2 : 1);
+    if (r.gflops_with_transfer) s += " (" + fixed(*r.gflops_with_transfer, 1) + ")";
+    return s;
+  }
+  if (r.status == "failed") return "FAILED";
+  if (r.status == "skipped") return "skipped";
+  return "n/a";
+}
+
+void print_table(const std::vector<GemmResult>& results, const std::vector<std::string>& providers,
+                 const std::vector<GemmShape>& shapes) {
+  std::map<std::pair<std::string, std::size_t>, const GemmResult*> at;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    at[{results[i].provider, i % shapes.size()}] = &results[i];
+  }
+  std::size_t shape_width = 12;
+  for (const GemmShape& s : shapes) shape_width = std::max(shape_width, s.str().size() + 1);
+  std::vector<std::size_t> widths;
+  for (const std::string& p : providers) {
+    std::size_t w = std::max<std::size_t>(p.size(), 8);
+    for (std::size_t i = 0; i < shapes.size(); ++i) w = std::max(w, cell(*at[{p, i}]).size());
+    widths.push_back(w + 2);
+  }
+  std::printf("GFLOPS (2*M*N*K / median time)\n%-*s", int(shape_width), "M x N x K");
+  for (std::size_t c = 0; c < providers.size(); ++c) {
+    std::printf("%*s", int(widths[c]), providers[c].c_str());
+  }
+  std::printf("\n");
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    std::printf("%-*s", int(shape_width), shapes[i].str().c_str());
+    for (std::size_t c = 0; c < providers.size(); ++c) {
+      std::printf("%*s", int(widths[c]), cell(*at[{providers[c], i}]).c_str());
+    }
+    if (shapes[i].calls > 0) {
+      std::printf("   %d call%s, first in %s", shapes[i].calls, shapes[i].calls == 1 ? "" : "s",
+                  shapes[i].where.c_str());
+    }
+    std::printf("\n");
+  }
+}
+
+void print_notes(const std::vector<GemmResult>& results, const std::vector<std::string>& providers) {
+  bool device_note = false;
+  for (const std::string& p : providers) {
+    double worst_cv = 0;
+    int threads = 0;
+    std::string version;
+    std::set<std::string> reasons;
+    for (const GemmResult& r : results) {
+      if (r.provider != p) continue;
+      if (r.ok()) {
+        worst_cv = std::max(worst_cv, r.time_ms.cv());
+        threads = r.threads;
+        version = r.version;
+        if (r.gflops_with_transfer) device_note = true;
+      }
+      if (!r.reason.empty()) reasons.insert(r.status + ": " + r.reason);
+    }
+    std::string line = "  " + p + ":";
+    if (threads > 0) {
+      line += " " + std::to_string(threads) + " thread" + (threads == 1 ? "" : "s") +
+              ", largest spread (stddev/mean) " + fixed(100 * worst_cv, 1) + "%";
+      if (!version.empty()) line += ", " + version;
+    }
+    std::printf("%s\n", line.c_str());
+    for (const std::string& why : reasons) std::printf("    %s\n", why.c_str());
+  }
+  if (device_note) {
+    std::printf("Device-memory providers: the device computation alone, then in parentheses the "
+                "whole call with host-device transfers.\n");
+  }
+}
+
+std::string csv_escape(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + "\"";
+}
+
+std::string to_csv(const std::vector<GemmResult>& results) {
+  std::string out =
+      "provider,m,n,k,trans_a,trans_b,threads,status,gflops,gflops_with_transfer,median_ms,"
+      "min_ms,stddev_ms,iterations,validation,rel_error,reason\n";
+  for (const GemmResult& r : results) {
+    const bool ok = r.ok();
+    out += csv_escape(r.provider) + "," + std::to_string(r.shape.m) + "," +
+           std::to_string(r.shape.n) + "," + std::to_string(r.shape.k) + "," +
+           (r.shape.trans_a == gemm::Trans::kYes ? "1" : "0") + "," +
+           (r.shape.trans_b == gemm::Trans::kYes ? "1" : "0") + "," + std::to_string(r.threads) +
+           "," + r.status + "," + (ok ? fixed(r.gflops, 3) : "") + "," +
+           (ok && r.gflops_with_transfer ? fixed(*r.gflops_with_transfer, 3) : "") + "," +
+           (ok ? fixed(r.time_ms.median, 4) : "") + "," + (ok ? fixed(r.time_ms.min, 4) : "") +
+           "," + (ok ? fixed(r.time_ms.stddev, 4) : "") + "," + std::to_string(r.iterations) + "," +
+           r.validation.method + "," +
+           (r.validation.method.empty() ? "" : std::to_string(r.validation.rel_error)) + "," +
+           csv_escape(r.reason) + "\n";
+  }
+  return out;
+}
+
+void run(GemmCommandOptions& o) {
+  for (const std::string& p : o.blas_libs) gemm::register_blas_library(p);
+  if (!o.json_path.empty()) check_writable(o.json_path);
+  if (!o.csv_path.empty()) check_writable(o.csv_path);
+  o.sweep.shapes = shapes_from(o);
+  o.sweep.providers.clear();
+  if (o.providers != "all") {
+    o.sweep.providers = split(o.providers);
+    if (o.sweep.providers.empty()) throw Error("--providers: no provider named");
+  }
+  o.sweep.progress = [](const std::string& what) {
+    std::fprintf(stderr, "libscout gemm: %s\n", what.c_str());
+  };
+  const std::vector<GemmResult> results = run_gemm_sweep(o.sweep);
+
+  std::vector<std::string> providers;  // in sweep order
+  for (const GemmResult& r : results) {
+    if (std::find(providers.begin(), providers.end(), r.provider) == providers.end()) {
+      providers.push_back(r.provider);
+    }
+  }
+  print_table(results, providers, o.sweep.shapes);
+  print_notes(results, providers);
+
+  if (!o.json_path.empty()) {
+    nlohmann::json j = {{"schema", "libscout.gemm/1"},
+                        {"device", device_json()},
+                        {"method",
+                         {{"threads", o.sweep.threads},
+                          {"warmup", o.sweep.warmup},
+                          {"min_time_s", o.sweep.min_time_s},
+                          {"min_iterations", o.sweep.min_iterations},
+                          {"exact_check_macs", o.sweep.exact_check_macs},
+                          {"tolerance", o.sweep.tolerance},
+                          {"shapes", o.shapes_model.empty() ? "square" : o.shapes_model}}},
+                        {"results", nlohmann::json::array()}};
+    for (const GemmResult& r : results) j["results"].push_back(gemm_result_json(r));
+    write_json_file(o.json_path, j);
+    std::printf("wrote %s\n", o.json_path.c_str());
+  }
+  if (!o.csv_path.empty()) {
+    write_file_atomic(o.csv_path, to_csv(results));
+    std::printf("wrote %s\n", o.csv_path.c_str());
+  }
+  const auto failed = std::count_if(results.begin(), results.end(),
+                                    [](const GemmResult& r) { return r.status == "failed"; });
+  if (failed > 0) {
+    throw Error(std::to_string(failed) + " (provider, shape) result" + (failed == 1 ? "" : "s") +
+                " failed validation and were not timed (see the table)");
+  }
+}
+
+}  // namespace
+
+void add_gemm_command(CLI::App& app) {
+  auto o = std::make_shared<GemmCommandOptions>();
+  GemmSweepOptions& s = o->sweep;
+  CLI::App* cmd = app.add_subcommand(
+      "gemm", "SGEMM throughput of every GEMM provider over matrix sizes (the paper's Fig. 3)");
+  cmd->add_option("--providers,-p", o->providers,
+                  "Comma-separated providers (libscout list), or all available ones")
+      ->capture_default_str();
+  cmd->add_option("--sizes", o->sizes,
+                  "Comma-separated square sizes; default 32 to 2048 (powers of two and halfway)");
+  cmd->add_option("--min", o->min_size, "Smallest square size (with --max and --step)")
+      ->check(CLI::Range(1, 65536));
+  cmd->add_option("--max", o->max_size, "Largest square size")->check(CLI::Range(1, 65536));
+  cmd->add_option("--step", o->step, "Step between square sizes")->check(CLI::Range(1, 65536));
+  cmd->add_option("--shapes", o->shapes_model,
+                  "Instead of square sizes, the distinct (M, N, K) that the gemm: backends issue "
+                  "for this model (e.g. squeezenet1.1)");
+  cmd->add_option("--threads,-t", s.threads, "Threads of each provider's library")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--warmup", s.warmup, "Untimed calls before timing")->check(CLI::Range(0, 100000));
+  cmd->add_option("--min-time", s.min_time_s, "Time calls until this many seconds have passed")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
+  cmd->add_option("--min-iterations", s.min_iterations, "... and at least this many calls")
+      ->check(CLI::Range(1, 10000000));
+  cmd->add_option("--max-call-time", s.max_seconds_per_call,
+                  "Skip a provider's larger sizes once one call would take longer (seconds)")
+      ->check(CLI::Range(0.001, 86400.0))
+      ->capture_default_str();
+  cmd->add_option("--tolerance", s.tolerance, "Validation bound on the relative error")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--json", o->json_path, "Write the results as JSON (libscout.gemm/1)");
+  cmd->add_option("--csv", o->csv_path, "Write the results as CSV, one row per (provider, shape)");
+  cmd->add_option("--blas-lib", o->blas_libs, "A CBLAS library by path: provider path:PATH");
+  cmd->callback([o] { run(*o); });
+}
+
+}  // namespace libscout::cli

@@ -1,0 +1,101 @@
+// The table of native SGEMM micro-kernels for the architecture being built, and run-time
+// selection by CPU features. Adding a kernel: its file, its declaration in sgemm_ukernel.h, one
+// line here (the tests and the benchmark then cover it).
+#include "gemm/native/sgemm_ukernels.h"
+
+#include <array>
+
+#if defined(LIBSCOUT_NATIVE_HAVE_CPUINFO)
+#include <cpuinfo.h>
+#elif defined(__arm__)
+#include <sys/auxv.h>
+#endif
+
+namespace libscout::gemm::native {
+namespace {
+
+bool always() { return true; }
+
+// CPU features come from the cpuinfo library (the one XNNPACK and PyTorch use; it checks the
+// OS's register-state support as well as CPUID / HWCAP). Builds without it (a cross build whose
+// sysroot lacks libcpuinfo) fall back to the compiler's and the kernel's own reports.
+#if defined(LIBSCOUT_NATIVE_HAVE_CPUINFO)
+bool cpuinfo_ready() {
+  static const bool ready = cpuinfo_initialize();
+  return ready;
+}
+#endif
+
+#if defined(__x86_64__) || defined(_M_X64)
+#if defined(LIBSCOUT_NATIVE_HAVE_CPUINFO)
+bool has_avx2_fma() {
+  return cpuinfo_ready() && cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3();
+}
+bool has_avx512f() { return cpuinfo_ready() && cpuinfo_has_x86_avx512f(); }
+#else
+// __builtin_cpu_supports checks the OS's register-state support (XCR0) as well as CPUID.
+bool has_avx2_fma() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+bool has_avx512f() { return __builtin_cpu_supports("avx512f"); }
+#endif
+#endif
+
+#if defined(__arm__)
+#if defined(LIBSCOUT_NATIVE_HAVE_CPUINFO)
+bool has_neon() { return cpuinfo_ready() && cpuinfo_has_arm_neon(); }
+#else
+bool has_neon() {
+  constexpr unsigned long kHwcapNeon = 1UL << 12;  // HWCAP_NEON of the Linux ARM ABI
+  return (getauxval(AT_HWCAP) & kHwcapNeon) != 0;
+}
+#endif
+#endif
+
+// Fastest first. Block sizes: mc x kc of packed A sized for L2, kc x NR of packed B for L1,
+// kc x nc of packed B for L3 (tuned on an AMD Zen 4 for the x86 kernels; the ARM ones follow
+// BLIS's Cortex-A defaults).
+constexpr std::array kUkernels{
+#if defined(__x86_64__) || defined(_M_X64)
+    SgemmUkernel{"avx512_14x32", 14, 32, sgemm_ukernel_avx512_14x32, has_avx512f,
+                 {14 * 24, 256, 32 * 64}},
+    SgemmUkernel{"avx2_fma_6x16", 6, 16, sgemm_ukernel_avx2_fma_6x16, has_avx2_fma,
+                 {6 * 28, 256, 16 * 255}},
+#endif
+#if defined(__aarch64__)
+    SgemmUkernel{"neon_8x12", 8, 12, sgemm_ukernel_neon_8x12, always, {8 * 15, 640, 12 * 256}},
+#endif
+#if defined(__arm__)
+    SgemmUkernel{"neon_armv7_6x8", 6, 8, sgemm_ukernel_neon_armv7_6x8, has_neon,
+                 {6 * 20, 256, 8 * 256}},
+#endif
+    SgemmUkernel{"ref_8x8", 8, 8, sgemm_ukernel_ref_8x8, always, {8 * 8, 256, 8 * 256}},
+};
+
+constexpr bool blocking_is_consistent() {
+  for (const auto& k : kUkernels) {
+    if (k.mr * k.nr > kMaxUkernelTile) return false;
+    if (k.blocking.mc % k.mr != 0 || k.blocking.nc % k.nr != 0 || k.blocking.kc <= 0) return false;
+  }
+  return true;
+}
+static_assert(blocking_is_consistent(), "tile larger than kMaxUkernelTile or blocks not multiples");
+
+}  // namespace
+
+std::span<const SgemmUkernel> sgemm_ukernels() { return kUkernels; }
+
+const SgemmUkernel& best_sgemm_ukernel() {
+  static const SgemmUkernel& best = []() -> const SgemmUkernel& {
+    for (const auto& k : kUkernels)
+      if (k.is_supported()) return k;
+    return kUkernels.back();
+  }();
+  return best;
+}
+
+const SgemmUkernel* find_sgemm_ukernel(std::string_view name) {
+  for (const auto& k : kUkernels)
+    if (k.name == name) return &k;
+  return nullptr;
+}
+
+}  // namespace libscout::gemm::native

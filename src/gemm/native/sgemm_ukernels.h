@@ -1,0 +1,44 @@
+// The one table of libscout's native SGEMM micro-kernels, with their tile sizes, block sizes and
+// CPU-feature checks: it drives kernel selection, the tests and the benchmark (adding a kernel is
+// one line in sgemm_ukernels.cpp).
+#pragma once
+
+#include <span>
+#include <string_view>
+
+#include "gemm/native/sgemm_ukernel.h"
+
+namespace libscout::gemm::native {
+
+// Cache block sizes for the five loops: mc rows of A stay in L2 as packed panels, kc is the depth
+// of one packed slice (an NR-wide B micro-panel of depth kc stays in L1), nc columns of B stay in
+// L3. mc is a multiple of MR and nc a multiple of NR.
+struct SgemmBlocking {
+  int mc = 0;
+  int kc = 0;
+  int nc = 0;
+};
+
+// The largest MR * NR of any kernel: the framework's temporary tile for partial tiles holds this.
+inline constexpr int kMaxUkernelTile = 16 * 32;
+
+struct SgemmUkernel {
+  std::string_view name;  // "avx512_14x32": instruction set, then MR x NR
+  int mr = 0;
+  int nr = 0;
+  SgemmUkernelFn fn = nullptr;
+  bool (*is_supported)() = nullptr;  // whether this CPU (and OS) can run it
+  SgemmBlocking blocking;            // block sizes tuned for this kernel
+};
+
+// Every micro-kernel compiled into this build for this architecture, fastest first; the portable
+// reference kernel is always last. Entries whose is_supported() is false must not be called.
+std::span<const SgemmUkernel> sgemm_ukernels();
+
+// The first supported entry of sgemm_ukernels() (the reference kernel if nothing else runs here).
+const SgemmUkernel& best_sgemm_ukernel();
+
+// Finds a kernel by name; nullptr when this build has none of that name.
+const SgemmUkernel* find_sgemm_ukernel(std::string_view name);
+
+}  // namespace libscout::gemm::native

@@ -1,0 +1,89 @@
+// Every native SGEMM micro-kernel that this CPU supports, against the reference micro-kernel, on
+// the kernel contract of gemm/native/sgemm_ukernel.h: depths kc through 0, 1, primes and large,
+// beta 0 (C holds NaN, must not be read), 1 and other, C with a row stride wider than the tile.
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "gemm/native/sgemm_ukernels.h"
+
+namespace libscout::gemm::native {
+namespace {
+
+class SgemmUkernelTest : public ::testing::TestWithParam<SgemmUkernel> {};
+
+// Aligned like the framework's packed panels (64 bytes).
+struct AlignedFloats {
+  explicit AlignedFloats(size_t n) : data(n + 16) {}
+  float* get() {
+    auto address = reinterpret_cast<std::uintptr_t>(data.data());
+    return data.data() + ((64 - address % 64) % 64) / sizeof(float);
+  }
+  std::vector<float> data;
+};
+
+TEST_P(SgemmUkernelTest, MatchesReferenceKernel) {
+  const SgemmUkernel& kernel = GetParam();
+  if (!kernel.is_supported()) GTEST_SKIP() << kernel.name << " is not supported by this CPU";
+  const int mr = kernel.mr, nr = kernel.nr;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::mt19937 rng(42);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+
+  for (size_t kc : {0, 1, 2, 3, 7, 8, 16, 17, 61, 256, 641}) {
+    for (float beta : {0.0f, 1.0f, -0.75f}) {
+      for (int extra_ldc : {0, 5}) {
+        const size_t ldc = nr + extra_ldc;
+        AlignedFloats a(kc * mr + 1), b(kc * nr + 1);
+        for (size_t i = 0; i < kc * mr; ++i) a.get()[i] = dist(rng);
+        for (size_t i = 0; i < kc * nr; ++i) b.get()[i] = dist(rng);
+        // C: the tile, padded on the right with a sentinel that must survive.
+        std::vector<float> c0(mr * ldc, -999.0f);
+        for (int i = 0; i < mr; ++i)
+          for (int j = 0; j < nr; ++j) c0[i * ldc + j] = beta == 0.0f ? nan : dist(rng);
+        std::vector<float> expected = c0, actual = c0;
+        sgemm_ukernel_ref(mr, nr, kc, a.get(), b.get(), expected.data(), ldc, beta);
+        kernel.fn(kc, a.get(), b.get(), actual.data(), ldc, beta);
+
+        for (int i = 0; i < mr; ++i) {
+          for (size_t j = 0; j < ldc; ++j) {
+            const size_t idx = i * ldc + j;
+            if (j >= static_cast<size_t>(nr)) {
+              ASSERT_EQ(actual[idx], -999.0f) << "kernel " << kernel.name << " wrote past its tile at ("
+                                              << i << ", " << j << "), kc=" << kc;
+              continue;
+            }
+            // Both kernels sum in the same order; they differ by fused vs separate rounding.
+            double magnitude = std::fabs(beta * (beta == 0.0f ? 0.0f : c0[idx]));
+            for (size_t p = 0; p < kc; ++p) magnitude += std::fabs(a.get()[p * mr + i] * b.get()[p * nr + j]);
+            const double tolerance = 2.0 * (kc + 2) * std::numeric_limits<float>::epsilon() * magnitude;
+            const bool ok = std::fabs(static_cast<double>(actual[idx]) - expected[idx]) <= tolerance;
+            ASSERT_TRUE(ok) << "kernel " << kernel.name << " (" << mr << "x" << nr << "), kc=" << kc
+                            << " beta=" << beta << " ldc=" << ldc << ": C(" << i << ", " << j
+                            << ") = " << actual[idx] << ", reference " << expected[idx];
+          }
+        }
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllKernels, SgemmUkernelTest, ::testing::ValuesIn(sgemm_ukernels().begin(), sgemm_ukernels().end()),
+                         [](const ::testing::TestParamInfo<SgemmUkernel>& info) {
+                           return std::string(info.param.name);
+                         });
+
+TEST(SgemmUkernelTable, BestKernelIsSupportedAndReferenceIsLast) {
+  EXPECT_TRUE(best_sgemm_ukernel().is_supported());
+  EXPECT_EQ(sgemm_ukernels().back().name.substr(0, 4), "ref_");
+  EXPECT_EQ(find_sgemm_ukernel(best_sgemm_ukernel().name), &best_sgemm_ukernel());
+  EXPECT_EQ(find_sgemm_ukernel("no_such_kernel"), nullptr);
+}
+
+}  // namespace
+}  // namespace libscout::gemm::native
