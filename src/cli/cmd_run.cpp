@@ -16,6 +16,8 @@
 #include "gemm/gemm_provider.h"
 #include "measure/device_info.h"
 #include "measure/model_benchmark.h"
+#include "power/energy.h"
+#include "power/meter.h"
 
 namespace libscout::cli {
 
@@ -26,7 +28,9 @@ struct RunCommandOptions {
   std::string json_path;
   std::vector<std::string> blas_libs;
   bool energy = false;
-  std::string meter;
+  std::string meter = "auto";
+  power::MeterOptions meter_options;
+  power::EnergyOptions energy_options;
 };
 
 void print_layers(const BenchmarkResult& r) {
@@ -75,11 +79,16 @@ int run(const RunCommandOptions& o) {
   for (const std::string& p : o.blas_libs) gemm::register_blas_library(p);
   if (!o.json_path.empty()) check_writable(o.json_path);
   const BenchmarkOptions& b = o.bench;
-  BenchmarkResult r = benchmark_model(b);
+  // The meter is opened before any work, so a bad --meter fails at once.
+  std::unique_ptr<power::Meter> meter;
+  power::EnergyOutcome energy;
+  EngineHook hook;
   if (o.energy) {
-    r.extra["energy"] = nullptr;
-    std::printf("energy: not measured (this build has no power meters)\n");
+    meter = power::create_meter(o.meter, o.meter_options);
+    hook = power::energy_hook(*meter, o.energy_options, &energy);
   }
+  BenchmarkResult r = benchmark_model(b, nullptr, hook);
+  if (o.energy && !r.validation.passed) r.extra["energy"] = nullptr;  // never measured
   std::printf("%s on %s: %d thread%s, batch %d, %.1fM MACs per inference\n", r.model.c_str(),
               r.backend.c_str(), r.threads, r.threads == 1 ? "" : "s", r.batch, r.macs / 1e6);
   if (r.fallback_layers > 0) {
@@ -96,6 +105,11 @@ int run(const RunCommandOptions& o) {
                 r.iterations, r.warmup, s.min, s.median, s.mean, s.p90, s.p99, s.stddev);
     std::printf("throughput at the median: %.2f inferences/s, %.2f GFLOPS\n",
                 1e3 * r.batch / s.median, 2.0 * r.macs / (s.median * 1e6));
+    if (energy.report) {
+      std::printf("%s\n", power::summary_line(*energy.report).c_str());
+    } else if (o.energy) {
+      std::printf("energy: not measured: %s\n", energy.error.c_str());
+    }
     if (!r.layers.empty()) print_layers(r);
   }
   if (!o.json_path.empty()) {
@@ -140,7 +154,20 @@ void add_run_command(CLI::App& app) {
   cmd->add_flag("--per-layer", b.per_layer, "Add a per-layer table (separate profiled pass)");
   cmd->add_option("--json", o->json_path, "Write the result as JSON (libscout.run/1)");
   cmd->add_flag("--energy", o->energy, "Measure energy per inference with a power meter");
-  cmd->add_option("--meter", o->meter, "Power meter (libscout meters); default: detected");
+  cmd->add_option("--meter", o->meter,
+                  "Power meter: auto, rapl, nvml, hwmon, ina231, external:FILE, none "
+                  "(libscout meters)")->capture_default_str();
+  cmd->add_option("--energy-min-time", o->energy_options.min_window_s,
+                  "Energy window: repeat inferences at least this long, seconds")
+      ->capture_default_str()->check(CLI::Range(0.1, 3600.0));
+  cmd->add_option("--idle-time", o->energy_options.idle_s,
+                  "Idle power measured this long before the window, seconds (0: skip)")
+      ->capture_default_str()->check(CLI::Range(0.0, 3600.0));
+  cmd->add_option("--cooldown", o->energy_options.cooldown_s,
+                  "Pause before the idle measurement, seconds")
+      ->capture_default_str()->check(CLI::Range(0.0, 3600.0));
+  cmd->add_option("--sample-hz", o->meter_options.sample_hz, "Sampling rate of sampled meters")
+      ->capture_default_str()->check(CLI::Range(1.0, 10000.0));
   cmd->add_option("--blas-lib", o->blas_libs, "A CBLAS library by path: backend gemm:path:PATH");
   cmd->callback([o] { run(*o); });
 }

@@ -11,6 +11,7 @@ void add_list_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_gemm_command(CLI::App& app);
 void add_study_command(CLI::App& app);
+void add_meters_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 
 }  // namespace libscout::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   libscout::cli::add_list_command(app);
   libscout::cli::add_run_command(app);
   libscout::cli::add_gemm_command(app);
+  libscout::cli::add_meters_command(app);
   libscout::cli::add_study_command(app);
   libscout::cli::add_report_command(app);
   try {

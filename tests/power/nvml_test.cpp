@@ -1,0 +1,70 @@
+// nvml: runs against the real NVIDIA driver where there is one and skips cleanly elsewhere.
+#include <cstdio>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "power/energy.h"
+#include "power/meter.h"
+#include "power/probes.h"
+#include "power_fixture.h"
+
+namespace libscout::power {
+namespace {
+
+TEST(Nvml, WithoutTheLibraryItIsUnavailableAndSaysWhy) {
+  testing::ScopedEnv library("LIBSCOUT_NVML_LIBRARY", "libscout-no-such-nvml.so");
+  Probe probe = probe_nvml({});
+  EXPECT_EQ(probe.meter, nullptr);
+  EXPECT_NE(probe.reason.find("cannot load libscout-no-such-nvml.so"), std::string::npos)
+      << probe.reason;
+  EXPECT_NE(probe.reason.find("no NVIDIA driver"), std::string::npos) << probe.reason;
+}
+
+// The NVML meter on this machine's GPUs, or a skip saying why there are none.
+std::unique_ptr<Meter> real_nvml(const MeterOptions& options = {}) {
+  Probe probe = probe_nvml(options);
+  if (!probe.meter) std::printf("no NVML meter: %s\n", probe.reason.c_str());
+  return std::move(probe.meter);
+}
+
+TEST(Nvml, IdlePowerOfTheRealGpu) {
+  auto meter = real_nvml();
+  if (!meter) GTEST_SKIP() << "no NVIDIA GPU with NVML here: " << probe_nvml({}).reason;
+  std::printf("%s\n", meter->description().c_str());
+  ASSERT_FALSE(meter->rails().empty());
+  EXPECT_EQ(meter->rails()[0].name, "gpu0");
+  meter->start();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  Measurement m = meter->stop();
+  std::printf("idle over %.3f s: %.3f J, %.2f W\n", m.duration_s, m.energy_j, m.avg_power_w);
+  EXPECT_GE(m.duration_s, 1.0);
+  // Any NVIDIA GPU draws some watts and less than a kilowatt at rest.
+  EXPECT_GT(m.avg_power_w, 1.0);
+  EXPECT_LT(m.avg_power_w, 1000.0);
+}
+
+TEST(Nvml, CounterAndPowerSamplesAgreeAtRest) {
+  auto counter = real_nvml();
+  if (!counter) GTEST_SKIP() << "no NVIDIA GPU with NVML here: " << probe_nvml({}).reason;
+  if (counter->description().find("total-energy") == std::string::npos) {
+    GTEST_SKIP() << "this GPU has no total-energy counter: " << counter->description();
+  }
+  MeterOptions sampled_options;
+  sampled_options.nvml_power_sampling = true;
+  auto sampled = real_nvml(sampled_options);
+  ASSERT_NE(sampled, nullptr);
+  EnergyOptions options;
+  options.idle_s = 0;
+  options.min_window_s = 2.0;
+  auto rest = [] { std::this_thread::sleep_for(std::chrono::milliseconds(50)); };
+  EnergyReport a = measure_energy(*counter, rest, options);
+  EnergyReport b = measure_energy(*sampled, rest, options);
+  std::printf("at rest: counter %.2f W, power samples %.2f W (%zu samples)\n", a.avg_power_w,
+              b.avg_power_w, b.samples);
+  EXPECT_NEAR(a.avg_power_w, b.avg_power_w, 0.15 * a.avg_power_w);
+}
+
+}  // namespace
+}  // namespace libscout::power
