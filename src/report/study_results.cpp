@@ -148,6 +148,24 @@ std::string validation_reason(std::optional<double> error, std::optional<double>
   return buffer;
 }
 
+// A row's status: the one it states, else invalid when validation failed, failed when it has no
+// measurement, ok otherwise; fills in `reason` when the row gives none.
+RowStatus row_status(const Fields& f, std::optional<bool> validation_passed, bool measured,
+                     std::optional<double> error, std::optional<double> tolerance,
+                     const char* unmeasured_reason, std::string& reason) {
+  RowStatus status = RowStatus::ok;
+  if (auto stated = stated_status(f, reason)) {
+    status = *stated;
+  } else if (validation_passed == false) {
+    status = RowStatus::invalid;
+  } else if (!measured) {
+    status = RowStatus::failed;
+  }
+  if (status == RowStatus::invalid && reason.empty()) reason = validation_reason(error, tolerance);
+  if (status == RowStatus::failed && reason.empty() && !measured) reason = unmeasured_reason;
+  return status;
+}
+
 DeviceInfo parse_device(const Fields& f, const json& raw) {
   DeviceInfo device;
   device.raw = raw;
@@ -190,19 +208,8 @@ GemmRow parse_gemm_row(const Fields& f) {
     tolerance = validation->number("tolerance");
   }
   row.reason = f.text("reason").value_or("");
-  if (auto status = stated_status(f, row.reason)) {
-    row.status = *status;
-  } else if (row.validation_passed == false) {
-    row.status = RowStatus::invalid;
-  } else if (!row.gflops) {
-    row.status = RowStatus::failed;
-  } else {
-    row.status = RowStatus::ok;
-  }
-  if (row.status == RowStatus::invalid && row.reason.empty())
-    row.reason = validation_reason(error, tolerance);
-  if (row.status == RowStatus::failed && row.reason.empty() && !row.gflops)
-    row.reason = "no throughput recorded";
+  row.status = row_status(f, row.validation_passed, row.gflops.has_value(), error, tolerance,
+                          "no throughput recorded", row.reason);
   return row;
 }
 
@@ -276,19 +283,8 @@ RunRow parse_run_row(const Fields& f) {
     tolerance = validation->number("tolerance");
   }
   row.reason = f.text("reason").value_or("");
-  if (auto status = stated_status(f, row.reason)) {
-    row.status = *status;
-  } else if (row.validation_passed == false) {
-    row.status = RowStatus::invalid;
-  } else if (!row.latency_ms) {
-    row.status = RowStatus::failed;
-  } else {
-    row.status = RowStatus::ok;
-  }
-  if (row.status == RowStatus::invalid && row.reason.empty())
-    row.reason = validation_reason(row.rel_l2_error, tolerance);
-  if (row.status == RowStatus::failed && row.reason.empty() && !row.latency_ms)
-    row.reason = "no latency recorded";
+  row.status = row_status(f, row.validation_passed, row.latency_ms.has_value(), row.rel_l2_error,
+                          tolerance, "no latency recorded", row.reason);
   if (auto energy = f.object("energy")) row.energy = parse_energy(*energy);
   return row;
 }

@@ -9,6 +9,7 @@
 #include "core/passes.h"
 #include "models/graph_builder.h"
 #include "support/backend_check.h"
+#include "support/conv_params.h"
 
 namespace libscout {
 namespace {
@@ -75,13 +76,7 @@ Graph conv_graph(const std::string& name, Shape in, Conv2dParams p, bool relu6) 
 }
 
 Conv2dParams square(int cout, int k, int stride, int pad, int groups = 1) {
-  Conv2dParams p;
-  p.out_channels = cout;
-  p.kernel_h = p.kernel_w = k;
-  p.stride_h = p.stride_w = stride;
-  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = pad;
-  p.groups = groups;
-  return p;
+  return testing::square_conv(cout, k, stride, pad, groups);
 }
 
 // Channel counts off the libraries' blocks (8, 16), depth multipliers, single pixels.

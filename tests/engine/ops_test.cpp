@@ -8,6 +8,7 @@
 #include "core/passes.h"
 #include "models/graph_builder.h"
 #include "support/backend_check.h"
+#include "support/conv_params.h"
 
 namespace libscout {
 namespace {
@@ -19,16 +20,7 @@ struct OpCase {
   std::function<Graph()> build;
 };
 
-Conv2dParams conv_params(int cout, int k, int stride, int pad, int groups = 1, int dilation = 1) {
-  Conv2dParams p;
-  p.out_channels = cout;
-  p.kernel_h = p.kernel_w = k;
-  p.stride_h = p.stride_w = stride;
-  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = pad;
-  p.groups = groups;
-  p.dilation_h = p.dilation_w = dilation;
-  return p;
-}
+using testing::square_conv;
 
 // One convolution, optionally followed by an activation that the load passes fuse into it.
 OpCase conv_case(std::string name, Shape in, Conv2dParams p, int activation = 0) {
@@ -45,24 +37,24 @@ OpCase conv_case(std::string name, Shape in, Conv2dParams p, int activation = 0)
 
 std::vector<OpCase> op_cases() {
   std::vector<OpCase> cases = {
-      conv_case("conv1x1", {1, 16, 7, 7}, conv_params(24, 1, 1, 0)),
-      conv_case("conv1x1_single_pixel", {1, 8, 1, 1}, conv_params(5, 1, 1, 0)),
-      conv_case("conv3x3_pad1_odd", {1, 3, 13, 11}, conv_params(8, 3, 1, 1), 1),
-      conv_case("conv3x3_stride2_odd", {1, 5, 15, 17}, conv_params(7, 3, 2, 1), 6),
-      conv_case("conv1x1_stride2", {1, 6, 9, 9}, conv_params(4, 1, 2, 0)),
-      conv_case("conv5x5_pad2", {1, 4, 10, 10}, conv_params(6, 5, 1, 2)),
-      conv_case("conv7x7_stride2_pad3", {1, 3, 23, 23}, conv_params(8, 7, 2, 3), 1),
-      conv_case("conv3x3_dilation2", {1, 4, 12, 12}, conv_params(6, 3, 1, 2, 1, 2)),
-      conv_case("conv3x3_groups2", {1, 8, 9, 9}, conv_params(12, 3, 1, 1, 2), 1),
-      conv_case("depthwise3x3", {1, 16, 14, 14}, conv_params(16, 3, 1, 1, 16), 6),
-      conv_case("depthwise3x3_stride2_odd", {1, 10, 15, 15}, conv_params(10, 3, 2, 1, 10), 6),
-      conv_case("conv3x3_batch3", {3, 5, 8, 8}, conv_params(7, 3, 1, 1), 1),
-      conv_case("depthwise_batch2", {2, 8, 7, 7}, conv_params(8, 3, 2, 1, 8), 6),
-      conv_case("conv_no_padding_valid", {1, 3, 6, 6}, conv_params(2, 3, 1, 0)),
+      conv_case("conv1x1", {1, 16, 7, 7}, square_conv(24, 1, 1, 0)),
+      conv_case("conv1x1_single_pixel", {1, 8, 1, 1}, square_conv(5, 1, 1, 0)),
+      conv_case("conv3x3_pad1_odd", {1, 3, 13, 11}, square_conv(8, 3, 1, 1), 1),
+      conv_case("conv3x3_stride2_odd", {1, 5, 15, 17}, square_conv(7, 3, 2, 1), 6),
+      conv_case("conv1x1_stride2", {1, 6, 9, 9}, square_conv(4, 1, 2, 0)),
+      conv_case("conv5x5_pad2", {1, 4, 10, 10}, square_conv(6, 5, 1, 2)),
+      conv_case("conv7x7_stride2_pad3", {1, 3, 23, 23}, square_conv(8, 7, 2, 3), 1),
+      conv_case("conv3x3_dilation2", {1, 4, 12, 12}, square_conv(6, 3, 1, 2, 1, 2)),
+      conv_case("conv3x3_groups2", {1, 8, 9, 9}, square_conv(12, 3, 1, 1, 2), 1),
+      conv_case("depthwise3x3", {1, 16, 14, 14}, square_conv(16, 3, 1, 1, 16), 6),
+      conv_case("depthwise3x3_stride2_odd", {1, 10, 15, 15}, square_conv(10, 3, 2, 1, 10), 6),
+      conv_case("conv3x3_batch3", {3, 5, 8, 8}, square_conv(7, 3, 1, 1), 1),
+      conv_case("depthwise_batch2", {2, 8, 7, 7}, square_conv(8, 3, 2, 1, 8), 6),
+      conv_case("conv_no_padding_valid", {1, 3, 6, 6}, square_conv(2, 3, 1, 0)),
   };
   // Asymmetric padding (as ONNX and TensorFlow "SAME" produce).
   {
-    Conv2dParams p = conv_params(6, 3, 2, 0);
+    Conv2dParams p = square_conv(6, 3, 2, 0);
     p.pad_top = 0, p.pad_left = 0, p.pad_bottom = 1, p.pad_right = 1;
     cases.push_back(conv_case("conv3x3_stride2_asymmetric_pad", {1, 4, 10, 10}, p, 1));
   }

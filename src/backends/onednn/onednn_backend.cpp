@@ -27,6 +27,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "backends/common/buffer_pool.h"
 #include "core/error.h"
 #include "core/plugins.h"
 
@@ -123,32 +124,6 @@ dnnl::primitive_attr activation_attr(Activation a) {
   return attr;
 }
 
-// Activation buffers: a freed buffer is reused by the next value that fits in it.
-class BufferPlan {
- public:
-  int acquire(std::size_t bytes) {
-    int best = -1;
-    for (int i = 0; i < static_cast<int>(buffers_.size()); ++i) {
-      if (!busy_[i] && sizes_[i] >= bytes && (best < 0 || sizes_[i] < sizes_[best])) best = i;
-    }
-    if (best < 0) {
-      buffers_.push_back(allocate_floats((bytes + sizeof(float) - 1) / sizeof(float)));
-      sizes_.push_back(bytes);
-      busy_.push_back(false);
-      best = static_cast<int>(buffers_.size()) - 1;
-    }
-    busy_[best] = true;
-    return best;
-  }
-  void release(int id) { busy_[id] = false; }
-  float* data(int id) { return buffers_[id].get(); }
-
- private:
-  std::vector<std::unique_ptr<float[], AlignedFree>> buffers_;
-  std::vector<std::size_t> sizes_;
-  std::vector<bool> busy_;
-};
-
 class DnnlSegment final : public Segment {
  public:
   DnnlSegment(const SegmentSpec& spec, const ExecOptions& opts, const dnnl::engine& engine)
@@ -231,7 +206,7 @@ class DnnlSegment final : public Segment {
 
   // A layer's output in the pooled activation buffers.
   memory new_value(ValueId v, const memory::desc& desc) {
-    const int id = buffers_.acquire(desc.get_size());
+    const int id = buffers_.acquire((desc.get_size() + sizeof(float) - 1) / sizeof(float));
     buffer_of_[v] = id;
     values_[v] = memory(desc, engine_, buffers_.data(id));
     return values_[v];
@@ -455,7 +430,7 @@ class DnnlSegment final : public Segment {
   int threads_;
   dnnl::engine engine_;
   dnnl::stream stream_;
-  BufferPlan buffers_;
+  BufferPool buffers_;
   std::vector<int> buffer_of_;
   std::vector<memory> values_;  // by value: as its producer left it (or the engine's NCHW)
   std::vector<Reordered> reordered_;

@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/common/buffer_pool.h"
 #include "core/error.h"
 #include "core/plugins.h"
 
@@ -158,33 +159,6 @@ struct View {
   int n = 0, h = 0, w = 0, c = 0;
   std::size_t stride = 0;
   std::size_t pixels() const { return static_cast<std::size_t>(n) * h * w; }
-};
-
-// Activation buffers: a freed buffer is reused by the next value that fits in it.
-class BufferPlan {
- public:
-  int acquire(std::size_t floats) {
-    int best = -1;
-    for (int i = 0; i < static_cast<int>(buffers_.size()); ++i) {
-      if (!busy_[i] && sizes_[i] >= floats && (best < 0 || sizes_[i] < sizes_[best])) best = i;
-    }
-    if (best < 0) {
-      // XNNPACK's kernels may read XNN_EXTRA_BYTES past the end of an input.
-      buffers_.push_back(allocate_floats(floats + XNN_EXTRA_BYTES / sizeof(float) + 16));
-      sizes_.push_back(floats);
-      busy_.push_back(false);
-      best = static_cast<int>(buffers_.size()) - 1;
-    }
-    busy_[best] = true;
-    return best;
-  }
-  void release(int id) { busy_[id] = false; }
-  float* data(int id) { return buffers_[id].get(); }
-
- private:
-  std::vector<std::unique_ptr<float[], AlignedFree>> buffers_;
-  std::vector<std::size_t> sizes_;
-  std::vector<bool> busy_;
 };
 
 class XnnSegment final : public Segment {
@@ -557,7 +531,7 @@ class XnnSegment final : public Segment {
 
   SegmentSpec spec_;
   pthreadpool_t pool_;
-  BufferPlan buffers_;
+  BufferPool buffers_{XNN_EXTRA_BYTES / sizeof(float) + 16};
   std::vector<int> buffer_of_;  // by value: its buffer while live, -1 otherwise
   std::vector<ValueId> alias_;  // by value: the value whose buffer it shares, -1 for none
   std::vector<int> scratch_;
