@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/cpu_options.h"
 #include "cli/output.h"
 #include "core/error.h"
 #include "gemm/gemm_provider.h"
@@ -27,6 +28,7 @@ struct GemmCommandOptions {
   std::string shapes_model;
   std::string json_path, csv_path;
   std::vector<std::string> blas_libs;
+  CpuChoice cpus;
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -180,6 +182,7 @@ std::string to_csv(const std::vector<GemmResult>& results) {
 }
 
 void run(GemmCommandOptions& o) {
+  apply_cpu_choice(o.cpus);
   for (const std::string& p : o.blas_libs) gemm::register_blas_library(p);
   if (!o.json_path.empty()) check_writable(o.json_path);
   if (!o.csv_path.empty()) check_writable(o.csv_path);
@@ -267,6 +270,7 @@ void add_gemm_command(CLI::App& app) {
   cmd->add_option("--json", o->json_path, "Write the results as JSON (libscout.gemm/1)");
   cmd->add_option("--csv", o->csv_path, "Write the results as CSV, one row per (provider, shape)");
   cmd->add_option("--blas-lib", o->blas_libs, "A CBLAS library by path: provider path:PATH");
+  add_cpu_options(cmd, o->cpus);
   cmd->callback([o] { run(*o); });
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/cpu_options.h"
 #include "cli/output.h"
 #include "core/error.h"
 #include "gemm/gemm_provider.h"
@@ -31,6 +32,7 @@ struct RunCommandOptions {
   std::string meter = "auto";
   power::MeterOptions meter_options;
   power::EnergyOptions energy_options;
+  CpuChoice cpus;
 };
 
 void print_layers(const BenchmarkResult& r) {
@@ -76,6 +78,11 @@ void inject_fault(const std::string& backend) {
 
 int run(const RunCommandOptions& o) {
   inject_fault(o.bench.backend);
+  const std::vector<int> cores = apply_cpu_choice(o.cpus);
+  if (o.cpus.given() && o.bench.threads > static_cast<int>(cores.size())) {
+    std::fprintf(stderr, "libscout: note: %d threads on %zu core(s)\n", o.bench.threads,
+                 cores.size());
+  }
   for (const std::string& p : o.blas_libs) gemm::register_blas_library(p);
   if (!o.json_path.empty()) check_writable(o.json_path);
   const BenchmarkOptions& b = o.bench;
@@ -169,6 +176,7 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--sample-hz", o->meter_options.sample_hz, "Sampling rate of sampled meters")
       ->capture_default_str()->check(CLI::Range(1.0, 10000.0));
   cmd->add_option("--blas-lib", o->blas_libs, "A CBLAS library by path: backend gemm:path:PATH");
+  add_cpu_options(cmd, o->cpus);
   cmd->callback([o] { run(*o); });
 }
 

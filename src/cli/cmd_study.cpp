@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/cpu_options.h"
 #include "core/error.h"
 #include "study/study.h"
 
@@ -50,8 +51,13 @@ void add_study_command(CLI::App& app) {
   cmd->add_option("--memory-limit", o->memory_limit_mb,
                   "Memory limit of each measurement, MiB (default: 3/4 of physical memory)");
   cmd->add_option("--blas-lib", o->blas_libs, "A CBLAS library by path, studied too");
-  cmd->callback([o, lists] {
+  auto cpus = std::make_shared<CpuChoice>();
+  add_cpu_options(cmd, *cpus);
+  cmd->callback([o, lists, cpus] {
     study::StudyOptions opts = *o;
+    // Pin the study too: its children inherit the mask, and "all cores" means the chosen ones.
+    opts.cores = static_cast<int>(apply_cpu_choice(*cpus).size());
+    opts.child_args = cpus->args();
     if (!(*lists)["models"].empty()) opts.models = split_list((*lists)["models"]);
     opts.backends = split_list((*lists)["backends"]);
     opts.providers = split_list((*lists)["providers"]);

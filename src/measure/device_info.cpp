@@ -6,6 +6,9 @@
 #include <fstream>
 #include <string>
 
+#include "core/error.h"
+#include "platform/topology.h"
+
 namespace libscout {
 
 namespace {
@@ -29,11 +32,20 @@ std::string cpu_model() {
 nlohmann::json device_json() {
   utsname u{};
   uname(&u);
-  return {{"cpu_model", cpu_model()},
-          {"cores", sysconf(_SC_NPROCESSORS_ONLN)},
-          {"os", std::string(u.sysname) + " " + u.release},
-          {"architecture", u.machine},
-          {"compiler", std::string("g++ ") + __VERSION__}};
+  nlohmann::json j = {{"cpu_model", cpu_model()},
+                      {"cores", sysconf(_SC_NPROCESSORS_ONLN)},
+                      {"os", std::string(u.sysname) + " " + u.release},
+                      {"architecture", u.machine},
+                      {"compiler", std::string("g++ ") + __VERSION__}};
+  // Board, clusters, and the cores this process may run on (after --cluster / --cpus pinning).
+  try {
+    const platform::Topology topo = platform::detect_topology();
+    const nlohmann::json topology = platform::topology_json(topo, platform::current_affinity());
+    for (const auto& [key, value] : topology.items()) j[key] = value;
+  } catch (const Error& e) {
+    j["topology_error"] = e.what();
+  }
+  return j;
 }
 
 }  // namespace libscout

@@ -71,7 +71,7 @@ std::vector<std::string> pick(const std::vector<Info>& all, const std::vector<st
 
 std::vector<int> thread_counts(const StudyOptions& o) {
   std::vector<int> t = o.threads;
-  if (t.empty()) t = {1, online_cores()};
+  if (t.empty()) t = {1, o.cores > 0 ? o.cores : online_cores()};
   for (int n : t) {
     if (n < 1 || n > 1024) throw Error("thread counts must be in [1, 1024], got " + std::to_string(n));
   }
@@ -98,6 +98,7 @@ std::vector<Step> plan_study(const StudyOptions& o) {
   const std::vector<int> threads = thread_counts(o);
   std::vector<std::string> common;
   for (const std::string& lib : o.blas_libs) common.insert(common.end(), {"--blas-lib", lib});
+  common.insert(common.end(), o.child_args.begin(), o.child_args.end());
 
   std::vector<Step> steps;
   if (!o.skip_gemm) {

@@ -26,6 +26,8 @@ struct StudyOptions {
   double timeout_s = 0;                // 0: by step kind
   std::size_t memory_limit_mb = 0;     // 0: three quarters of physical memory
   std::vector<std::string> blas_libs;  // --blas-lib paths, passed on to the children
+  std::vector<std::string> child_args;  // more arguments for every child (--cluster, --cpus)
+  int cores = 0;                        // "all cores": 0 = every online CPU
 };
 
 // One measurement: its stable key (what --resume matches) and the command that performs it.
