@@ -176,6 +176,8 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--sample-hz", o->meter_options.sample_hz, "Sampling rate of sampled meters")
       ->capture_default_str()->check(CLI::Range(1.0, 10000.0));
   cmd->add_option("--blas-lib", o->blas_libs, "A CBLAS library by path: backend gemm:path:PATH");
+  cmd->add_option("--reference-cache", b.reference_cache_dir,
+                  "Keep the reference outputs in this folder and reuse them (used by the study)");
   add_cpu_options(cmd, o->cpus);
   cmd->callback([o] { run(*o); });
 }

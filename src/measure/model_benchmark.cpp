@@ -3,6 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <set>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
 
 #include "backends/reference/reference_backend.h"
 #include "backends/registry.h"
@@ -44,6 +50,58 @@ std::vector<Tensor> reference_outputs(const Graph& g, const Tensor& input) {
   return out;
 }
 
+namespace {
+
+constexpr char kReferenceMagic[8] = {'L', 'S', 'R', 'E', 'F', '0', '1', '\n'};
+
+bool read_reference(const std::filesystem::path& file, const Graph& g, std::vector<Tensor>& out) {
+  std::ifstream f(file, std::ios::binary);
+  if (!f) return false;
+  char magic[8];
+  if (!f.read(magic, 8) || std::memcmp(magic, kReferenceMagic, 8) != 0) return false;
+  for (ValueId v : g.outputs) {
+    Shape s;
+    if (!f.read(reinterpret_cast<char*>(&s), sizeof s) || !(s == g.shape(v))) return false;
+    Tensor t(s);
+    if (!f.read(reinterpret_cast<char*>(t.data()), t.size() * sizeof(float))) return false;
+    out.push_back(std::move(t));
+  }
+  return f.peek() == std::char_traits<char>::eof();
+}
+
+void write_reference(const std::filesystem::path& file, const std::vector<Tensor>& outputs) {
+  std::error_code ec;
+  std::filesystem::create_directories(file.parent_path(), ec);
+  const std::filesystem::path tmp = file.string() + ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) return;  // a cache that cannot be written only costs time
+    f.write(kReferenceMagic, 8);
+    for (const Tensor& t : outputs) {
+      const Shape s = t.shape();
+      f.write(reinterpret_cast<const char*>(&s), sizeof s);
+      f.write(reinterpret_cast<const char*>(t.data()), t.size() * sizeof(float));
+    }
+    if (!f) {
+      std::filesystem::remove(tmp, ec);
+      return;
+    }
+  }
+  std::filesystem::rename(tmp, file, ec);
+}
+
+}  // namespace
+
+std::vector<Tensor> cached_reference_outputs(const Graph& g, const Tensor& input,
+                                             const std::string& cache_dir, const std::string& key) {
+  const std::filesystem::path file = std::filesystem::path(cache_dir) / (key + ".ref");
+  std::vector<Tensor> out;
+  if (read_reference(file, g, out)) return out;
+  out = reference_outputs(g, input);
+  write_reference(file, out);
+  return out;
+}
+
 BenchmarkResult benchmark_model(const BenchmarkOptions& opts, const std::vector<Tensor>* reference,
                                 const EngineHook& after_timing) {
   if (opts.threads < 1) throw Error("thread count must be >= 1");
@@ -75,7 +133,13 @@ BenchmarkResult benchmark_model(const BenchmarkOptions& opts, const std::vector<
 
   // Validation, on the same input as the reference.
   std::vector<Tensor> own_reference;
-  if (reference == nullptr) {
+  if (reference == nullptr && !opts.reference_cache_dir.empty()) {
+    char key[160];
+    std::snprintf(key, sizeof key, "%s-b%d-r%d-w%g-c%d-s%llu", opts.model.c_str(), mo.batch,
+                  mo.resolution, mo.width, mo.classes, static_cast<unsigned long long>(mo.seed));
+    own_reference = cached_reference_outputs(graph, input, opts.reference_cache_dir, key);
+    reference = &own_reference;
+  } else if (reference == nullptr) {
     own_reference = reference_outputs(graph, input);
     reference = &own_reference;
   }

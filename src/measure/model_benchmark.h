@@ -32,6 +32,8 @@ struct BenchmarkOptions {
   int min_iterations = 5;   // ... and at least this many
   bool per_layer = false;
   double tolerance = 1e-4;  // relative L2 error bound of validation
+  // Where reference outputs are kept between runs (a study's children share them); "" = none.
+  std::string reference_cache_dir;
 };
 
 struct LayerTiming {
@@ -60,6 +62,11 @@ struct BenchmarkResult {
 
 // The reference outputs of a graph on an input, to validate several backends against.
 std::vector<Tensor> reference_outputs(const Graph& g, const Tensor& input);
+
+// reference_outputs(), read from `cache_dir` when a previous run stored them for the same model,
+// options and input, else computed and stored there (atomically). A damaged file is recomputed.
+std::vector<Tensor> cached_reference_outputs(const Graph& g, const Tensor& input,
+                                             const std::string& cache_dir, const std::string& key);
 
 // Called with the prepared, validated engine after timing (energy measurement hooks in here).
 using EngineHook = std::function<void(Engine&, BenchmarkResult&)>;

@@ -27,6 +27,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Stands for the study's reference cache folder in a step's arguments (made absolute at run time).
+constexpr const char* kReferenceDirArg = "@reference-cache@";
+
 int online_cores() {
   const long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? static_cast<int>(n) : 1;
@@ -71,6 +74,7 @@ std::vector<std::string> pick(const std::vector<Info>& all, const std::vector<st
 
 std::vector<int> thread_counts(const StudyOptions& o) {
   std::vector<int> t = o.threads;
+  if (t.empty() && o.quick) t = {1};  // --quick: one thread count, to stay short
   if (t.empty()) t = {1, o.cores > 0 ? o.cores : online_cores()};
   for (int n : t) {
     if (n < 1 || n > 1024) throw Error("thread counts must be in [1, 1024], got " + std::to_string(n));
@@ -128,7 +132,8 @@ std::vector<Step> plan_study(const StudyOptions& o) {
         s.label = m + " on " + b + ", " + std::to_string(n) + " thread" + (n > 1 ? "s" : "");
         s.raw_file = "raw/" + file_key(s.key) + ".json";
         s.args = {"run", m, "--backend", b, "--threads", std::to_string(n), "--min-time",
-                  t.min_time, "--warmup", t.warmup, "--json", s.raw_file};
+                  t.min_time, "--warmup", t.warmup, "--json", s.raw_file, "--reference-cache",
+                  kReferenceDirArg};
         if (o.energy != "off") {
           s.args.push_back("--energy");
           if (!o.meter.empty()) s.args.insert(s.args.end(), {"--meter", o.meter});
@@ -193,7 +198,10 @@ int run_study(const StudyOptions& o) {
     progress.begin_step(i, s.label);
     const fs::path raw = fs::absolute(dir / s.raw_file);
     std::vector<std::string> argv = {exe};
-    for (const std::string& a : s.args) argv.push_back(a == s.raw_file ? raw.string() : a);
+    const fs::path reference_dir = fs::absolute(dir / "reference");
+    for (const std::string& a : s.args) {
+      argv.push_back(a == s.raw_file ? raw.string() : a == kReferenceDirArg ? reference_dir.string() : a);
+    }
     fs::remove(raw, ec);
     const ChildResult r = run_child(argv, s.kind == "gemm" ? gemm_limits : run_limits);
     if (r.interrupted) {
