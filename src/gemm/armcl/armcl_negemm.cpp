@@ -90,7 +90,15 @@ struct NeonGemm::Impl {
 NeonGemm::NeonGemm() : impl_(std::make_unique<Impl>()) {}
 NeonGemm::~NeonGemm() = default;
 
-std::string NeonGemm::version() { return "Arm Compute Library " ARM_COMPUTE_VERSION_STR " (NEON)"; }
+std::string NeonGemm::version() {
+  // ACL 20.08's ARM_COMPUTE_VERSION_STR names macros its headers never define; the library
+  // reports its version at run time: "arm_compute_version=v20.08 Build options: ...".
+  std::string v = arm_compute::build_information();
+  const std::size_t eq = v.find('=');
+  v = eq == std::string::npos ? "(unknown version)" : v.substr(eq + 1, v.find(' ', eq) - eq - 1);
+  if (!v.empty() && v[0] == 'v') v.erase(0, 1);
+  return "Arm Compute Library " + v + " (NEON)";
+}
 
 int NeonGemm::set_threads(int threads) {
   acl::NEScheduler::get().set_num_threads(threads < 1 ? 1 : threads);
