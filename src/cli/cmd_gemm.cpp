@@ -183,6 +183,10 @@ std::string to_csv(const std::vector<GemmResult>& results) {
 
 void run(GemmCommandOptions& o) {
   apply_cpu_choice(o.cpus);
+  [[maybe_unused]] const double busy = busy_cores(0.2);  // before any work: the load of everything else
+  if (const std::string warning = busy_machine_warning(busy); !warning.empty()) {
+    std::fprintf(stderr, "libscout: warning: %s\n", warning.c_str());
+  }
   for (const std::string& p : o.blas_libs) gemm::register_blas_library(p);
   if (!o.json_path.empty()) check_writable(o.json_path);
   if (!o.csv_path.empty()) check_writable(o.csv_path);

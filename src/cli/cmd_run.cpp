@@ -79,6 +79,10 @@ void inject_fault(const std::string& backend) {
 int run(const RunCommandOptions& o) {
   inject_fault(o.bench.backend);
   const std::vector<int> cores = apply_cpu_choice(o.cpus);
+  const double busy = busy_cores(0.2);  // before any work: the load of everything else
+  if (const std::string warning = busy_machine_warning(busy); !warning.empty()) {
+    std::fprintf(stderr, "libscout: warning: %s\n", warning.c_str());
+  }
   if (o.cpus.given() && o.bench.threads > static_cast<int>(cores.size())) {
     std::fprintf(stderr, "libscout: note: %d threads on %zu core(s)\n", o.bench.threads,
                  cores.size());
@@ -95,6 +99,7 @@ int run(const RunCommandOptions& o) {
     hook = power::energy_hook(*meter, o.energy_options, &energy);
   }
   BenchmarkResult r = benchmark_model(b, nullptr, hook);
+  r.extra["busy_cores_at_start"] = busy;
   if (o.energy && !r.validation.passed) r.extra["energy"] = nullptr;  // never measured
   std::printf("%s on %s: %d thread%s, batch %d, %.1fM MACs per inference\n", r.model.c_str(),
               r.backend.c_str(), r.threads, r.threads == 1 ? "" : "s", r.batch, r.macs / 1e6);

@@ -3,6 +3,9 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
+#include <thread>
 #include <fstream>
 #include <string>
 
@@ -29,6 +32,52 @@ std::string cpu_model() {
 
 }  // namespace
 
+double load_average() {
+  double load = -1;
+  std::ifstream f("/proc/loadavg");
+  if (!(f >> load)) return -1;
+  return load;
+}
+
+namespace {
+
+// Busy and total jiffies of all CPUs, from the first line of /proc/stat.
+bool cpu_jiffies(unsigned long long& busy, unsigned long long& total) {
+  std::ifstream f("/proc/stat");
+  std::string cpu;
+  unsigned long long v[8] = {};
+  if (!(f >> cpu) || cpu != "cpu") return false;
+  for (auto& x : v) {
+    if (!(f >> x)) return false;
+  }
+  // user nice system idle iowait irq softirq steal
+  total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+  busy = total - v[3] - v[4];
+  return true;
+}
+
+}  // namespace
+
+double busy_cores(double seconds) {
+  unsigned long long b0, t0, b1, t1;
+  if (!cpu_jiffies(b0, t0)) return -1;
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  if (!cpu_jiffies(b1, t1) || t1 <= t0) return -1;
+  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  return static_cast<double>(b1 - b0) / static_cast<double>(t1 - t0) * static_cast<double>(cores);
+}
+
+std::string busy_machine_warning(double busy) {
+  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  if (busy < 0.5) return {};
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "other work keeps %.1f of %ld cores busy: timings will be slower and noisier "
+                "than on an idle machine, multi-threaded ones above all",
+                busy, cores);
+  return buf;
+}
+
 nlohmann::json device_json() {
   utsname u{};
   uname(&u);
@@ -36,7 +85,8 @@ nlohmann::json device_json() {
                       {"cores", sysconf(_SC_NPROCESSORS_ONLN)},
                       {"os", std::string(u.sysname) + " " + u.release},
                       {"architecture", u.machine},
-                      {"compiler", std::string("g++ ") + __VERSION__}};
+                      {"compiler", std::string("g++ ") + __VERSION__},
+                      {"load_average_1m", load_average()}};
   // Board, clusters, and the cores this process may run on (after --cluster / --cpus pinning).
   try {
     const platform::Topology topo = platform::detect_topology();
