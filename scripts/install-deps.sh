@@ -64,17 +64,25 @@ if [ "$want_arm" -eq 1 ]; then
   $SUDO apt-get update || echo "install-deps.sh: apt-get update reported errors; continuing" >&2
   apt_install g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user
 
-  # What the libscout build links or loads on ARM. libdnnl (oneDNN) has no armhf build in Debian 12.
-  arm_libs=(libc6 libstdc++6 libgcc-s1 libgomp1
+  # What the libscout build links or loads on ARM. libdnnl (oneDNN) has an arm64 build but no
+  # armhf one in Debian 12 (left out there with a message).
+  arm_libs=(libc6 libstdc++6 libgcc-s1 libgomp1 libdnnl-dev
             libopenblas-pthread-dev libopenblas0-pthread libblis-pthread-dev libblis4-pthread
             libatlas3-base libblas-dev libblas3 libarm-compute-dev
             libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
             libgtest-dev libgmock-dev libbenchmark-dev libprotobuf-dev libonnx-dev
             libclblast-dev ocl-icd-opencl-dev
-            libeigen3-dev nlohmann-json3-dev libcli11-dev)
+            libeigen3-dev nlohmann-json3-dev libcli11-dev libexpat1-dev)
   # Compile-time parts that the cross toolchain already has in /usr/<triplet>/ (mixing two copies
   # of the C library headers breaks include_next), and host tools that cannot run anyway.
   skip_re='^(libc6-dev|linux-libc-dev|libcrypt-dev|libnsl-dev|libtirpc-dev|libc-dev-bin|rpcsvc-proto|gcc-12-base)$'
+
+  # Package queries. The output is read whole before matching: `apt-cache show | grep -q` would
+  # fail at random under pipefail (grep exits at the first match, apt-cache gets SIGPIPE).
+  arch_all() { local info; info=$(apt-cache show --no-all-versions "$1" 2>/dev/null) || return 1
+               grep -qx 'Architecture: all' <<<"$info"; }
+  has_record() { local info; info=$(apt-cache show --no-all-versions "$1" 2>/dev/null) || return 1
+                 grep -q '^Package:' <<<"$info"; }
 
   root=$(cd "$(dirname "$0")/.." && pwd)/third_party/sysroot
   for arch in arm64 armhf; do
@@ -82,9 +90,16 @@ if [ "$want_arm" -eq 1 ]; then
     mkdir -p "$dest/debs"
     wanted=()
     for pkg in "${arm_libs[@]}"; do
-      if apt-cache show "$pkg:$arch" >/dev/null 2>&1; then wanted+=("$pkg:$arch")
+      # Architecture-independent packages (headers only: Eigen, nlohmann-json, CLI11) have no
+      # :$arch name; `apt-cache show pkg:$arch` then succeeds silently, so test for a record.
+      if arch_all "$pkg"; then wanted+=("$pkg")
+      elif has_record "$pkg:$arch"; then wanted+=("$pkg:$arch")
       else echo "install-deps.sh: $pkg has no $arch build in this archive; left out" >&2; fi
     done
+    if [ "${#wanted[@]}" -eq 0 ]; then
+      echo "install-deps.sh: no $arch package found: the $arch package index is missing (apt-get update failed?)" >&2
+      exit 1
+    fi
     # The run-time closure: every dependency of the wanted packages, for this architecture or
     # architecture-independent (unsuffixed names that have no :$arch twin in the list).
     closure=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
@@ -96,7 +111,7 @@ if [ "$want_arm" -eq 1 ]; then
       [[ "$name" =~ $skip_re ]] && continue
       if [[ "$entry" == *:"$arch" ]]; then to_fetch+=("$entry")
       elif [[ "$entry" != *:* ]] && ! grep -qx "$name:$arch" <<<"$closure" &&
-           apt-cache show "$name" 2>/dev/null | grep -qx 'Architecture: all'; then
+           arch_all "$name"; then
         to_fetch+=("$name")
       fi
     done
