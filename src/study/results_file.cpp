@@ -182,6 +182,11 @@ std::string ResultsFile::add_step(const std::string& key, const std::string& kin
   return status;
 }
 
+void ResultsFile::finish() {
+  doc_["finished"] = now_utc();
+  save();
+}
+
 void ResultsFile::save() const { write_atomically(path_, doc_.dump(1) + "\n"); }
 
 void ResultsFile::write_csv(const fs::path& path) const {

@@ -30,6 +30,8 @@ class ResultsFile {
                        const nlohmann::json& identity, const std::filesystem::path& raw,
                        const ChildResult& child);
   const std::string& last_reason() const { return last_reason_; }
+  // Marks the study finished (every planned step done) and saves.
+  void finish();
 
   const nlohmann::json& document() const { return doc_; }
   void write_csv(const std::filesystem::path& path) const;

@@ -216,6 +216,7 @@ int run_study(const StudyOptions& o) {
     progress.end_step(i, status == "ok" ? "ok" : status + ": " + results.last_reason(), r.wall_s);
   }
   progress.finish();
+  results.finish();
   results.write_csv(dir / "results.csv");
   report::ReportOptions ro;
   ro.baseline = o.baseline;
