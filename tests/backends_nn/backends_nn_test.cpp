@@ -1,7 +1,9 @@
-// The neural-network library backends (onednn, xnnpack) beyond the generic op and model suites
-// of tests/engine: every layer of the paper's models placed on the library, validation at one and
-// two threads, Caffe's pooling edge cases, layers the library declines falling back per layer
-// with the reason recorded, and values crossing segment boundaries in NCHW.
+// The neural-network library backends (onednn, xnnpack; armcl-neon and armcl-cl on ARM builds)
+// beyond the generic op and model suites of tests/engine: every layer of the paper's models placed
+// on the library, validation at one and two threads, depthwise and pointwise edge shapes, Caffe's
+// pooling edge cases, a layer the library declines falling back with the reason recorded, values
+// crossing segment boundaries in NCHW, and a target that cannot run here listed with the reason.
+// Run under qemu-user in the cross builds, so the models are small there (LIBSCOUT_EMULATED).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -16,15 +18,27 @@ namespace {
 
 using testing::expect_matches_reference;
 
+// Input sizes of the whole-model tests: the paper's 224 for placement, smaller for validation.
+#ifdef LIBSCOUT_EMULATED
+constexpr int kPlacementResolution = 64, kValidationResolution = 64, kOtherModelsResolution = 64;
+#else
+constexpr int kPlacementResolution = 224, kValidationResolution = 128, kOtherModelsResolution = 96;
+#endif
+
+const BackendInfo* find_backend(const std::string& name) {
+  static const std::vector<BackendInfo> all = list_backends();
+  for (const BackendInfo& b : all) {
+    if (b.name == name) return &b;
+  }
+  return nullptr;
+}
+
 class NnBackendTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    for (const BackendInfo& b : list_backends()) {
-      if (b.name != GetParam()) continue;
-      if (!b.available) GTEST_SKIP() << GetParam() << " is unavailable here: " << b.reason;
-      return;
-    }
-    GTEST_SKIP() << GetParam() << " is not built (its library was not found at build time)";
+    const BackendInfo* b = find_backend(GetParam());
+    if (b == nullptr) GTEST_SKIP() << GetParam() << " is not built (its library was not found at build time)";
+    if (!b->available) GTEST_SKIP() << GetParam() << " is unavailable here: " << b->reason;
   }
 };
 
@@ -43,14 +57,14 @@ std::string layers_not_placed_on(const Graph& g, const std::string& backend) {
 
 TEST_P(NnBackendTest, RunsEveryLayerOfThePaperModels) {
   for (const std::string model : {"squeezenet1.1", "mobilenet_v1"}) {
-    const Graph g = load_model(model);
+    const Graph g = load_model(model, {.resolution = kPlacementResolution});
     EXPECT_EQ(layers_not_placed_on(g, GetParam()), "") << model;
   }
 }
 
 TEST_P(NnBackendTest, PaperModelsValidateAtOneAndTwoThreads) {
   for (const std::string model : {"squeezenet1.1", "mobilenet_v1"}) {
-    const Graph g = load_model(model, {.batch = 2, .resolution = 128});
+    const Graph g = load_model(model, {.batch = 2, .resolution = kValidationResolution});
     for (int threads : {1, 2}) {
       SCOPED_TRACE(model + " with " + std::to_string(threads) + " thread(s)");
       expect_matches_reference(g, GetParam(), threads);
@@ -61,7 +75,7 @@ TEST_P(NnBackendTest, PaperModelsValidateAtOneAndTwoThreads) {
 TEST_P(NnBackendTest, OtherZooModelsValidate) {
   for (const std::string model : {"squeezenet1.0", "mobilenet_v2", "resnet18"}) {
     SCOPED_TRACE(model);
-    const Graph g = load_model(model, {.resolution = 96});
+    const Graph g = load_model(model, {.resolution = kOtherModelsResolution});
     expect_matches_reference(g, GetParam(), 2, testing::kFloatTolerance, true);
   }
 }
@@ -90,6 +104,7 @@ TEST_P(NnBackendTest, ConvolutionEdgeShapes) {
       {"depthwise3x3_s1_odd_channels", {1, 13, 9, 11}, square(13, 3, 1, 1, 13)},
       {"depthwise3x3_s2_even", {2, 24, 16, 16}, square(24, 3, 2, 1, 24)},
       {"depthwise3x3_s2_odd", {1, 17, 7, 7}, square(17, 3, 2, 1, 17)},
+      {"depthwise3x3_s1_no_pad", {1, 8, 6, 6}, square(8, 3, 1, 0, 8)},
       {"depthwise_multiplier2", {1, 6, 8, 8}, square(12, 3, 1, 1, 6)},
       {"pointwise_odd", {1, 19, 5, 3}, square(37, 1, 1, 0)},
       {"pointwise_single_pixel_batch3", {3, 40, 1, 1}, square(9, 1, 1, 0)},
@@ -138,13 +153,15 @@ TEST_P(NnBackendTest, CeilModePooling) {
 // A layer the library declines splits the model into segments: values crossing the boundary go
 // through the engine's NCHW buffers, and the placement says why.
 TEST_P(NnBackendTest, DeclinedLayerFallsBackWithItsReason) {
-  GraphBuilder b("split", {1, 6, 12, 12}, 606);
+  // One layer each library declines: oneDNN and ACL an average pooling that counts padding where
+  // Caffe's last window starts in it; XNNPACK a 1x1 pooling with a stride.
+  const bool xnnpack = GetParam() == "xnnpack", armcl = GetParam().rfind("armcl", 0) == 0;
+  const int hw = armcl ? 9 : 12;
+  GraphBuilder b("split", {1, 6, hw, hw}, 606);
   ValueId x = b.conv(b.input(), "conv1", 16, 3, 1, 1);
   x = b.relu(x, "relu1");
-  // Declined by both: oneDNN (include-pad average past the padding), XNNPACK (no 1x1 pooling
-  // with a stride) -- one layer each, placed on the fallback.
-  ValueId odd = GetParam() == "onednn" ? b.avg_pool(x, "odd_pool", 3, 2, 1, true, true)
-                                       : b.max_pool(x, "odd_pool", 1, 2, 0, false);
+  ValueId odd = xnnpack ? b.max_pool(x, "odd_pool", 1, 2, 0, false)
+                        : b.avg_pool(x, "odd_pool", armcl ? 2 : 3, 2, 1, true, true);
   ValueId y = b.conv(odd, "conv2", 8, 1, 1, 0);
   ValueId z = b.concat({y, b.conv(odd, "conv3", 5, 3, 1, 1)}, "cat");
   Graph g = b.finish({b.softmax(b.fully_connected(b.flatten(z, "flat"), "fc", 10), "prob")});
@@ -159,6 +176,7 @@ TEST_P(NnBackendTest, DeclinedLayerFallsBackWithItsReason) {
     if (g.layers[i].name == "odd_pool") {
       EXPECT_NE(p.backend, GetParam());
       EXPECT_FALSE(p.fallback_reason.empty());
+      if (armcl) EXPECT_NE(p.fallback_reason.find("pooled size"), std::string::npos) << p.fallback_reason;
       ++declined;
     } else {
       EXPECT_EQ(p.backend, GetParam()) << g.layers[i].name << ": " << p.fallback_reason;
@@ -169,8 +187,9 @@ TEST_P(NnBackendTest, DeclinedLayerFallsBackWithItsReason) {
   expect_matches_reference(g, GetParam(), 2, testing::kFloatTolerance, true);
 }
 
-// Unfused activations and batch norms, adds with a value read twice, several graph outputs
-// (each exported in NCHW while the segment goes on).
+// Unfused activations and batch norms, an add reading a value twice, fully connected outputs
+// read by a softmax and an add, several graph outputs (each exported in NCHW while the segment
+// goes on), batch 2.
 TEST_P(NnBackendTest, UnfusedOpsAndSeveralOutputs) {
   GraphBuilder b("mixed", {2, 8, 9, 9}, 707);
   ValueId c = b.conv(b.input(), "conv", 8, 3, 1, 1);
@@ -179,15 +198,42 @@ TEST_P(NnBackendTest, UnfusedOpsAndSeveralOutputs) {
   ValueId bn = b.batch_norm(s, "bn");  // no convolution right before: not folded
   ValueId r6 = b.relu6(bn, "relu6");
   ValueId pooled = b.global_avg_pool(r6, "gap");
-  Graph g = b.finish({s, b.softmax(pooled, "prob")});
+  ValueId fc = b.fully_connected(b.flatten(pooled, "flat"), "fc", 7);
+  ValueId sum = b.add(fc, b.fully_connected(b.flatten(pooled, "flat2"), "fc2", 7), "fc_sum");
+  Graph g = b.finish({s, b.softmax(fc, "prob"), sum});
   optimize_for_inference(g);
   for (int threads : {1, 2}) expect_matches_reference(g, GetParam(), threads);
 }
 
-INSTANTIATE_TEST_SUITE_P(Libraries, NnBackendTest, ::testing::Values("onednn", "xnnpack"),
+INSTANTIATE_TEST_SUITE_P(Libraries, NnBackendTest,
+                         ::testing::Values("onednn", "xnnpack", "armcl-neon", "armcl-cl"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
-                           return info.param;
+                           return testing::test_name(info.param);
                          });
+
+// Both ACL targets are listed wherever the plugin is built; one that cannot run says why, refuses
+// to be created with that reason, and the rest of the tool keeps working.
+TEST(ArmclTargets, UnavailableTargetIsListedWithItsReason) {
+  const BackendInfo* neon = find_backend("armcl-neon");
+  const BackendInfo* cl = find_backend("armcl-cl");
+  if (neon == nullptr) GTEST_SKIP() << "the armcl plugin is not built (no Arm Compute Library)";
+  ASSERT_NE(cl, nullptr) << "armcl-neon is listed without armcl-cl";
+  EXPECT_TRUE(neon->available) << neon->reason;
+  if (cl->available) {
+    EXPECT_TRUE(cl->reason.empty());
+    return;
+  }
+  EXPECT_NE(cl->reason.find("OpenCL"), std::string::npos) << cl->reason;
+  try {
+    create_backend("armcl-cl");
+    ADD_FAILURE() << "armcl-cl was created although listed unavailable: " << cl->reason;
+  } catch (const Unavailable& e) {
+    EXPECT_NE(std::string(e.what()).find(cl->reason), std::string::npos) << e.what();
+  }
+  // The NEON target still runs.
+  GraphBuilder b("after", {1, 4, 5, 5}, 808);
+  expect_matches_reference(b.finish({b.conv(b.input(), "conv", 3, 3, 1, 1)}), "armcl-neon");
+}
 
 }  // namespace
 }  // namespace libscout
