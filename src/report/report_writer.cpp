@@ -458,6 +458,30 @@ Document build_report(const std::vector<StudyResults>& input, const ReportOption
     b.push_back(t);
   }
 
+  // Timings taken while other work kept the CPUs busy are ranked like the others, but said so.
+  Table busy;
+  busy.header = {"Device", "Measurement", "Other work (cores busy)", "ms / inference"};
+  for (const auto& s : studies) {
+    for (const RunRow& r : s.runs) {
+      if (!r.rankable() || !r.measured_on_busy_machine()) continue;
+      char cores[32], ms[32];
+      std::snprintf(cores, sizeof cores, "%.1f", *r.busy_cores_at_start);
+      std::snprintf(ms, sizeof ms, "%.3g", r.ms_per_inference().value_or(0));
+      busy.rows.push_back({s.device.label, r.model + " on " + r.backend + ", " +
+                                                std::to_string(r.threads) + " thread" +
+                                                (r.threads == 1 ? "" : "s"),
+                           cores, ms});
+    }
+  }
+  if (!busy.rows.empty()) {
+    b.push_back(Heading{3, "Measured on a busy machine"});
+    b.push_back(Paragraph{"Other work kept half a core or more busy when these runs started: "
+                          "their timings are slower and noisier than the device can do (thread "
+                          "pools that spin suffer most), and a ranking that rests on them is "
+                          "doubtful. Measure again on an idle machine."});
+    b.push_back(busy);
+  }
+
   std::vector<std::string> warnings;
   for (const auto& s : studies)
     for (const auto& w : s.warnings) warnings.push_back(s.source + ": " + w);

@@ -266,6 +266,7 @@ RunRow parse_run_row(const Fields& f) {
   row.threads = f.integer_or("threads", 0);
   row.batch = std::max(1, f.integer_or("batch", 1));
   row.iterations = f.integer("iterations");
+  row.busy_cores_at_start = f.number("busy_cores_at_start");
   if (auto latency = f.object("latency_ms")) {
     // A latency without its median is no measurement.
     if (auto median = latency->number("median")) {

@@ -84,6 +84,10 @@ struct RunRow {
   RowStatus status = RowStatus::failed;
   std::string reason;
   std::optional<EnergyMeasurement> energy;
+  // Cores' worth of CPU time other work used just before the run (libscout run's
+  // busy_cores_at_start); 0.5 or more marks the timing as taken on a busy machine.
+  std::optional<double> busy_cores_at_start;
+  bool measured_on_busy_machine() const { return busy_cores_at_start.value_or(0) >= 0.5; }
 
   // Median milliseconds per inference (the batch's median divided by the batch size).
   std::optional<double> ms_per_inference() const;

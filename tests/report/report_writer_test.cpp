@@ -110,6 +110,22 @@ TEST_F(ReportWriter, HtmlIsWellFormedSelfContainedAndComplete) {
   EXPECT_NE(html.find("killed by signal 11 (SIGSEGV)"), std::string::npos);
 }
 
+TEST(ReportBusyMachine, RunsTakenOnABusyMachineAreListed) {
+  TempDir out;
+  const auto files = write_report({load_study(fixture("inline"))}, out.path(), {});
+  const std::string md = read_text(files.markdown);
+  const std::size_t at = md.find("Measured on a busy machine");
+  ASSERT_NE(at, std::string::npos);
+  const std::string section = md.substr(at, md.find("\n#", at) - at);
+  EXPECT_NE(section.find("squeezenet1.1 on gemm:eigen, 2 threads"), std::string::npos) << section;
+  EXPECT_NE(section.find("1.4"), std::string::npos) << section;
+  EXPECT_EQ(section.find("gemm:openblas"), std::string::npos) << section;  // was idle
+}
+
+TEST_F(ReportWriter, NoBusyMachineSectionWhenEveryRunWasIdle) {
+  EXPECT_EQ(read_text(files_->markdown).find("Measured on a busy machine"), std::string::npos);
+}
+
 TEST(ReportFormats, WritesOnlyTheFormatsAsked) {
   TempDir out;
   ReportOptions options;
