@@ -7,9 +7,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <vector>
 
+#include "backends/registry.h"
 #include "cli/commands.h"
 #include "cli/cpu_options.h"
 #include "cli/output.h"
@@ -76,6 +78,27 @@ void inject_fault(const std::string& backend) {
   }
 }
 
+// The run document's `method`: how its result was obtained (docs/json-schemas.md).
+nlohmann::json method_json(const RunCommandOptions& o) {
+  const BenchmarkOptions& b = o.bench;
+  nlohmann::json j = {
+      {"warmup", b.warmup},
+      {"iterations", b.iterations > 0 ? nlohmann::json(b.iterations) : nlohmann::json()},
+      {"min_time_s", b.iterations > 0 ? nlohmann::json() : nlohmann::json(b.min_time_s)},
+      {"min_iterations", b.iterations > 0 ? b.iterations : b.min_iterations},
+      {"tolerance", b.tolerance},
+      {"clock", "std::chrono::steady_clock around each whole inference"},
+      {"energy", nullptr}};
+  if (o.energy) {
+    j["energy"] = {{"min_window_s", o.energy_options.min_window_s},
+                   {"idle_s", o.energy_options.idle_s},
+                   {"cooldown_s", o.energy_options.cooldown_s},
+                   {"meter", o.meter}};
+  }
+  for (auto& [key, value] : cpu_setup_json().items()) j[key] = value;
+  return j;
+}
+
 int run(const RunCommandOptions& o) {
   inject_fault(o.bench.backend);
   const std::vector<int> cores = apply_cpu_choice(o.cpus);
@@ -95,7 +118,8 @@ int run(const RunCommandOptions& o) {
   power::EnergyOutcome energy;
   EngineHook hook;
   if (o.energy) {
-    meter = power::create_meter(o.meter, o.meter_options);
+    meter = power::create_meter(o.meter, o.meter_options,
+                                device_kind_name(backend_device(b.backend)));
     hook = power::energy_hook(*meter, o.energy_options, &energy);
   }
   BenchmarkResult r = benchmark_model(b, nullptr, hook);
@@ -103,20 +127,41 @@ int run(const RunCommandOptions& o) {
   if (o.energy && !r.validation.passed) r.extra["energy"] = nullptr;  // never measured
   std::printf("%s on %s: %d thread%s, batch %d, %.1fM MACs per inference\n", r.model.c_str(),
               r.backend.c_str(), r.threads, r.threads == 1 ? "" : "s", r.batch, r.macs / 1e6);
+  if (r.threads != r.threads_requested) {
+    std::printf("note: %d thread%s asked, the library uses %d\n", r.threads_requested,
+                r.threads_requested == 1 ? "" : "s", r.threads);
+  }
   if (r.fallback_layers > 0) {
-    std::printf("note: %d layer(s) ran on a fallback backend (--per-layer shows which)\n",
-                r.fallback_layers);
+    std::printf("note: %d layer(s) ran on the fallback %s", r.fallback_layers,
+                r.fallback_backend.c_str());
+    if (r.fallback_time_share) {
+      std::printf(", %.0f%% of the inference time", 100 * *r.fallback_time_share);
+    }
+    std::printf(" (--per-layer shows which)\n");
   }
   std::printf("validation: %s (relative L2 error %.3g, bound %.0e)\n",
-              r.validation.passed ? "passed" : "FAILED", r.validation.rel_l2_error,
-              r.validation.tolerance);
+              r.validation.passed || r.validation.failed_after_timing ? "passed" : "FAILED",
+              r.validation.rel_l2_error, r.validation.tolerance);
+  if (r.validation.failed_after_timing) {
+    std::printf("validation after timing: FAILED (relative L2 error %.3g)\n",
+                *r.validation.rel_l2_error_after_timing);
+  }
   if (r.validation.passed) {
     const Summary& s = r.latency_ms;
     std::printf("latency over %d runs after %d warm-up (ms): min %.3f  median %.3f  mean %.3f  "
                 "p90 %.3f  p99 %.3f  stddev %.3f\n",
                 r.iterations, r.warmup, s.min, s.median, s.mean, s.p90, s.p99, s.stddev);
-    std::printf("throughput at the median: %.2f inferences/s, %.2f GFLOPS\n",
+    std::printf("median %.3f ms, %.0f%% interval %.3f to %.3f ms (%s)\n", s.median,
+                100 * r.latency_ci.level, r.latency_ci.low, r.latency_ci.high,
+                r.latency_ci.method.c_str());
+    std::printf("throughput at the median: %.2f images/s, %.2f GFLOPS\n",
                 1e3 * r.batch / s.median, 2.0 * r.macs / (s.median * 1e6));
+    if (r.device_ms.count > 0) {
+      const Summary& d = r.device_ms;
+      std::printf("device time (CUDA events, ms): min %.4f  median %.4f  p90 %.4f; "
+                  "%.0f images/s at the device median\n",
+                  d.min, d.median, d.p90, 1e3 * r.batch / d.median);
+    }
     if (energy.report) {
       std::printf("%s\n", power::summary_line(*energy.report).c_str());
     } else if (o.energy) {
@@ -127,9 +172,15 @@ int run(const RunCommandOptions& o) {
   if (!o.json_path.empty()) {
     nlohmann::json j = {{"schema", "libscout.run/1"},
                         {"device", device_json()},
+                        {"method", method_json(o)},
                         {"results", nlohmann::json::array({result_json(r)})}};
     write_json_file(o.json_path, j);
     std::printf("wrote %s\n", o.json_path.c_str());
+  }
+  if (r.validation.failed_after_timing) {
+    throw Error("backend '" + r.backend + "' failed validation on " + r.model +
+                " after timing: the output of its last timed inference differs from the "
+                "reference (its timings are not valid)");
   }
   if (!r.validation.passed) {
     throw Error("backend '" + r.backend + "' failed validation on " + r.model +
@@ -161,8 +212,29 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--min-time", b.min_time_s, "Time runs until this many seconds have passed")
       ->check(CLI::Range(0.0, 86400.0))
       ->excludes(iters);
-  cmd->add_option("--tolerance", b.tolerance, "Validation bound on the relative L2 error")
-      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--min-iterations", b.min_iterations,
+                  "With --min-time: time at least this many runs")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000000))
+      ->excludes(iters);
+  cmd->add_option("--tolerance", b.tolerance,
+                  "Validation bound on the relative L2 error, below 1 (zeros have error 1)")
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& s) {
+            const double v = std::strtod(s.c_str(), nullptr);
+            return v >= 0 && v < 1 ? std::string()
+                                   : "must be at least 0 and below 1 (an output of zeros has a "
+                                     "relative error of exactly 1), got " + s;
+          },
+          "[0, 1)"));
+  cmd->add_option("--cuda-graph", b.cuda_graph,
+                  "GPU backends: replay one captured CUDA graph per inference (on|off)")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, std::string>{{"on", "1"},
+                                                                          {"off", "0"}}))
+      ->capture_default_str();
+  cmd->add_flag("--allow-tf32", b.allow_tf32,
+                "GPU backends: allow TF32 tensor-core math (default: IEEE FP32), recorded");
   cmd->add_flag("--per-layer", b.per_layer, "Add a per-layer table (separate profiled pass)");
   cmd->add_option("--json", o->json_path, "Write the result as JSON (libscout.run/1)");
   cmd->add_flag("--energy", o->energy, "Measure energy per inference with a power meter");
@@ -175,8 +247,9 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--idle-time", o->energy_options.idle_s,
                   "Idle power measured this long before the window, seconds (0: skip)")
       ->capture_default_str()->check(CLI::Range(0.0, 3600.0));
+  o->energy_options.cooldown_s = 2.0;  // idle power is not measured right after a load
   cmd->add_option("--cooldown", o->energy_options.cooldown_s,
-                  "Pause before the idle measurement, seconds")
+                  "Pause before the idle measurement, seconds (0: none)")
       ->capture_default_str()->check(CLI::Range(0.0, 3600.0));
   cmd->add_option("--sample-hz", o->meter_options.sample_hz, "Sampling rate of sampled meters")
       ->capture_default_str()->check(CLI::Range(1.0, 10000.0));

@@ -12,13 +12,23 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/graph.h"
 
 namespace libscout {
 
 struct ExecOptions {
   int threads = 1;
+  // GPU backends: capture one inference into a CUDA graph in prepare() and replay it.
+  bool cuda_graph = true;
+  // GPU backends: let FP32 convolutions and GEMMs use TF32 tensor cores (off: IEEE FP32 math).
+  bool allow_tf32 = false;
 };
+
+// Where a backend's layers run: decides which power meter can see its work.
+enum class DeviceKind { kCpu, kGpu };
+const char* device_kind_name(DeviceKind d);
 
 // Answer to "can you run this layer?"; `reason` says why not, for the per-layer table.
 struct Support {
@@ -58,6 +68,9 @@ class Segment {
   // Scratch memory shared by all segments, which run one at a time.
   virtual std::size_t workspace_bytes() const { return 0; }
   virtual void run(const ExecContext& ctx) = 0;
+  // Device time of the last run() in milliseconds, measured on the device (CUDA events) from the
+  // first upload to the last download; negative for segments that run on the CPU.
+  virtual double last_device_ms() const { return -1.0; }
 };
 
 // What the engine hands to prepare(): the layers (consecutive in topological order) and, for each
@@ -74,6 +87,10 @@ class Backend {
   virtual std::string name() const = 0;
   virtual Support supports(const Graph& g, const Layer& layer) const = 0;
   virtual std::unique_ptr<Segment> prepare(const SegmentSpec& spec, const ExecOptions& opts) = 0;
+  virtual DeviceKind device() const { return DeviceKind::kCpu; }
+  // What really ran, for the result row: library versions, math mode, algorithms chosen, CUDA
+  // graph on or off, ... Called after prepare(); a flat object of strings and numbers.
+  virtual nlohmann::json settings() const { return nlohmann::json::object(); }
 };
 
 }  // namespace libscout

@@ -140,6 +140,17 @@ void Engine::run(LayerProfiler* profiler) {
   for (PreparedSegment& s : segments_) s.segment->run(ctx);
 }
 
+double Engine::last_device_ms() const {
+  double total = -1.0;
+  for (const PreparedSegment& s : segments_) {
+    const double ms = s.segment->last_device_ms();
+    if (ms >= 0) total = std::max(total, 0.0) + ms;
+  }
+  return total;
+}
+
+const char* device_kind_name(DeviceKind d) { return d == DeviceKind::kGpu ? "gpu" : "cpu"; }
+
 Tensor Engine::output_tensor(int i) const {
   ValueId v = graph_.outputs.at(i);
   Tensor t(graph_.shape(v));

@@ -39,6 +39,9 @@ class Engine {
   Tensor output_tensor(int i) const;
 
   std::size_t arena_bytes() const { return arena_floats_ * sizeof(float); }
+  // Sum of the device times of the last run()'s GPU segments (Segment::last_device_ms); negative
+  // when every segment ran on the CPU.
+  double last_device_ms() const;
 
  private:
   struct PreparedSegment {

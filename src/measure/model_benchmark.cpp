@@ -102,10 +102,112 @@ std::vector<Tensor> cached_reference_outputs(const Graph& g, const Tensor& input
   return out;
 }
 
+namespace {
+
+double max_output_error(const Engine& engine, const std::vector<Tensor>& reference) {
+  double worst = 0;
+  for (std::size_t i = 0; i < reference.size(); ++i) {
+    const Tensor out = engine.output_tensor(static_cast<int>(i));
+    worst = std::max(worst, relative_l2_error(out.span(), reference[i].span()));
+  }
+  return worst;
+}
+
+// Times whole inferences after the warm-up, by the count or the minimum-time rule.
+void time_inferences(Engine& engine, const BenchmarkOptions& opts, BenchmarkResult& r) {
+  for (int i = 0; i < opts.warmup; ++i) engine.run();
+  std::vector<double> device_samples;
+  const auto start = Clock::now();
+  for (;;) {
+    const auto t0 = Clock::now();
+    engine.run();
+    r.samples_ms.push_back(ms_since(t0));
+    if (const double d = engine.last_device_ms(); d >= 0) device_samples.push_back(d);
+    const int n = static_cast<int>(r.samples_ms.size());
+    if (opts.iterations > 0) {
+      if (n >= opts.iterations) break;
+    } else if (n >= opts.min_iterations && ms_since(start) >= opts.min_time_s * 1e3) {
+      break;
+    }
+  }
+  r.iterations = static_cast<int>(r.samples_ms.size());
+  r.latency_ms = summarize(r.samples_ms);
+  r.latency_ci = bootstrap_median_interval(r.samples_ms);
+  if (!device_samples.empty()) r.device_ms = summarize(device_samples);
+}
+
+// Median time of every layer over `runs` profiled inferences (a separate pass: the timed runs
+// carry no probes).
+std::vector<LayerTiming> profile_layers(Engine& engine, int runs) {
+  const Graph& graph = engine.graph();
+  TimingProfiler profiler(graph.layers.size());
+  for (int i = 0; i < runs; ++i) engine.run(&profiler);
+  std::vector<LayerTiming> out;
+  for (std::size_t l = 0; l < graph.layers.size(); ++l) {
+    const Layer& layer = graph.layers[l];
+    LayerTiming t;
+    t.name = layer.name;
+    t.op = op_name(layer.op);
+    if (layer.activation() != Activation::kNone) {
+      t.op += std::string("+") + activation_name(layer.activation());
+    }
+    t.output_shape = graph.output_shape(layer).str();
+    t.backend = engine.placements()[l].backend;
+    t.fallback_reason = engine.placements()[l].fallback_reason;
+    t.median_ms = summarize(profiler.samples()[l]).median;
+    const double macs = static_cast<double>(count_layer_macs(graph, layer));
+    t.gflops = t.median_ms > 0 ? 2.0 * macs / (t.median_ms * 1e6) : 0;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+// The share of the inference time spent in fallback layers, from per-layer medians.
+double fallback_share(const std::vector<LayerTiming>& layers) {
+  double all = 0, fallback = 0;
+  for (const LayerTiming& t : layers) {
+    all += t.median_ms;
+    if (!t.fallback_reason.empty()) fallback += t.median_ms;
+  }
+  return all > 0 ? fallback / all : 0;
+}
+
+// What really ran: the library's own thread count and version (Backend::settings() keys
+// "threads" and "library_version"), and which layers the fallback took.
+void record_what_ran(const Engine& engine, const Backend& primary, const Backend* fallback,
+                     BenchmarkResult& r) {
+  r.settings = primary.settings();
+  if (const auto it = r.settings.find("threads"); it != r.settings.end() && it->is_number()) {
+    r.threads = it->get<int>();
+    r.threads_source = "library";
+  }
+  r.library_version = r.settings.value("library_version", "");
+  std::set<std::string> used;
+  for (std::size_t l = 0; l < engine.placements().size(); ++l) {
+    const LayerPlacement& p = engine.placements()[l];
+    used.insert(p.backend);
+    if (p.fallback_reason.empty()) continue;
+    ++r.fallback_layers;
+    r.fallback_backend = p.backend;
+    r.fallback_layer_names.push_back(engine.graph().layers[l].name);
+  }
+  r.backends_used.assign(used.begin(), used.end());
+  r.library_versions[r.backend] = r.library_version;
+  if (fallback != nullptr && used.count(fallback->name())) {
+    r.library_versions[fallback->name()] = fallback->settings().value("library_version", "");
+  }
+}
+
+}  // namespace
+
 BenchmarkResult benchmark_model(const BenchmarkOptions& opts, const std::vector<Tensor>* reference,
                                 const EngineHook& after_timing) {
   if (opts.threads < 1) throw Error("thread count must be >= 1");
   if (opts.warmup < 0 || opts.iterations < 0) throw Error("warm-up and iterations must be >= 0");
+  if (!(opts.tolerance >= 0 && opts.tolerance < 1)) {
+    throw Error("the validation tolerance must be in [0, 1): an output of zeros has a relative "
+                "error of exactly 1");
+  }
   ModelOptions mo = opts.model_options;
   const Graph graph = load_model(opts.model, mo);
   const Tensor input = make_input(graph);
@@ -115,21 +217,21 @@ BenchmarkResult benchmark_model(const BenchmarkOptions& opts, const std::vector<
   if (opts.backend != "reference") fallback = create_fallback_backend();
   ExecOptions exec;
   exec.threads = opts.threads;
+  exec.cuda_graph = opts.cuda_graph;
+  exec.allow_tf32 = opts.allow_tf32;
   Engine engine(graph, *backend, fallback.get(), exec);
 
   BenchmarkResult r;
   r.model = opts.model;
   r.backend = backend->name();
-  r.threads = opts.threads;
+  r.threads = r.threads_requested = opts.threads;
   r.batch = mo.batch;
   r.warmup = opts.warmup;
+  r.min_time_s = opts.iterations > 0 ? -1 : opts.min_time_s;
+  r.min_iterations = opts.iterations > 0 ? opts.iterations : opts.min_iterations;
   r.macs = count_macs(graph);
-  std::set<std::string> used;
-  for (const LayerPlacement& p : engine.placements()) {
-    used.insert(p.backend);
-    if (!p.fallback_reason.empty()) ++r.fallback_layers;
-  }
-  r.backends_used.assign(used.begin(), used.end());
+  r.device = device_kind_name(backend->device());
+  record_what_ran(engine, *backend, fallback.get(), r);
 
   // Validation, on the same input as the reference.
   std::vector<Tensor> own_reference;
@@ -146,55 +248,44 @@ BenchmarkResult benchmark_model(const BenchmarkOptions& opts, const std::vector<
   engine.set_input(input);
   engine.run();
   r.validation.tolerance = opts.tolerance;
-  for (std::size_t i = 0; i < graph.outputs.size(); ++i) {
-    const Tensor out = engine.output_tensor(static_cast<int>(i));
-    r.validation.rel_l2_error =
-        std::max(r.validation.rel_l2_error, relative_l2_error(out.span(), (*reference)[i].span()));
-  }
+  r.validation.rel_l2_error = max_output_error(engine, *reference);
   r.validation.passed = r.validation.rel_l2_error <= opts.tolerance;
   if (!r.validation.passed) return r;
 
-  // Timing.
-  for (int i = 0; i < opts.warmup; ++i) engine.run();
-  std::vector<double> samples;
-  const auto start = Clock::now();
-  for (;;) {
-    const auto t0 = Clock::now();
-    engine.run();
-    samples.push_back(ms_since(t0));
-    const int n = static_cast<int>(samples.size());
-    if (opts.iterations > 0) {
-      if (n >= opts.iterations) break;
-    } else if (n >= opts.min_iterations && ms_since(start) >= opts.min_time_s * 1e3) {
-      break;
-    }
+  time_inferences(engine, opts, r);
+  // The outputs of the last timed inference, checked again: a backend that goes wrong while it
+  // is timed (a race, a corrupted buffer) is invalid however fast it was.
+  r.validation.rel_l2_error_after_timing = max_output_error(engine, *reference);
+  if (!(*r.validation.rel_l2_error_after_timing <= opts.tolerance)) {
+    r.validation.passed = false;
+    r.validation.failed_after_timing = true;
+    return r;
   }
-  r.iterations = static_cast<int>(samples.size());
-  r.latency_ms = summarize(samples);
 
+  const int profile_runs = std::clamp(r.iterations, 3, 20);
   if (opts.per_layer) {
-    TimingProfiler profiler(graph.layers.size());
-    const int runs = std::clamp(r.iterations, 3, 20);
-    for (int i = 0; i < runs; ++i) engine.run(&profiler);
-    for (std::size_t l = 0; l < graph.layers.size(); ++l) {
-      const Layer& layer = graph.layers[l];
-      LayerTiming t;
-      t.name = layer.name;
-      t.op = op_name(layer.op);
-      if (layer.activation() != Activation::kNone) {
-        t.op += std::string("+") + activation_name(layer.activation());
-      }
-      t.output_shape = graph.output_shape(layer).str();
-      t.backend = engine.placements()[l].backend;
-      t.fallback_reason = engine.placements()[l].fallback_reason;
-      t.median_ms = summarize(profiler.samples()[l]).median;
-      const double macs = static_cast<double>(count_layer_macs(graph, layer));
-      t.gflops = t.median_ms > 0 ? 2.0 * macs / (t.median_ms * 1e6) : 0;
-      r.layers.push_back(std::move(t));
-    }
+    r.layers = profile_layers(engine, profile_runs);
+    if (r.fallback_layers > 0) r.fallback_profile_runs = profile_runs;
+    r.fallback_time_share = fallback_share(r.layers);
+  } else if (r.fallback_layers > 0) {
+    const int runs = std::clamp(r.iterations, 3, 10);
+    r.fallback_profile_runs = runs;
+    r.fallback_time_share = fallback_share(profile_layers(engine, runs));
+  } else {
+    r.fallback_time_share = 0;
   }
   if (after_timing) after_timing(engine, r);
   return r;
+}
+
+nlohmann::json validation_json(const Validation& v) {
+  nlohmann::json j = {{"passed", v.passed},
+                      {"rel_l2_error", v.rel_l2_error},
+                      {"tolerance", v.tolerance},
+                      {"rel_l2_error_after_timing", nullptr},
+                      {"failed_after_timing", v.failed_after_timing}};
+  if (v.rel_l2_error_after_timing) j["rel_l2_error_after_timing"] = *v.rel_l2_error_after_timing;
+  return j;
 }
 
 nlohmann::json result_json(const BenchmarkResult& r) {
@@ -206,14 +297,39 @@ nlohmann::json result_json(const BenchmarkResult& r) {
       {"warmup", r.warmup},
       {"iterations", r.iterations},
       {"macs", r.macs},
-      {"latency_ms", r.validation.passed ? latency_json(r.latency_ms) : nlohmann::json(nullptr)},
-      {"validation",
-       {{"passed", r.validation.passed},
-        {"rel_l2_error", r.validation.rel_l2_error},
-        {"tolerance", r.validation.tolerance}}},
+      {"device", r.device},
+      {"settings", r.settings},
+      {"threads_requested", r.threads_requested},
+      {"threads_source", r.threads_source},
+      {"library_version", r.library_version},
+      {"library_versions", r.library_versions},
+      {"min_time_s", r.min_time_s >= 0 ? nlohmann::json(r.min_time_s) : nlohmann::json(nullptr)},
+      {"min_iterations", r.min_iterations},
+      {"latency_ms", nullptr},
+      {"ci", nullptr},
+      {"samples_ms", r.samples_ms},
+      {"validation", validation_json(r.validation)},
       {"backends_used", r.backends_used},
       {"fallback_layers", r.fallback_layers},
+      {"fallback_backend", r.fallback_backend.empty() ? nlohmann::json(nullptr)
+                                                      : nlohmann::json(r.fallback_backend)},
+      {"fallback_layer_names", r.fallback_layer_names},
+      {"fallback_time_share", r.fallback_time_share ? nlohmann::json(*r.fallback_time_share)
+                                                    : nlohmann::json(nullptr)},
+      {"fallback_profile_runs", r.fallback_profile_runs},
   };
+  // A result that failed validation, before or after timing, carries no latency figure.
+  if (r.validation.passed && r.iterations > 0) {
+    j["latency_ms"] = latency_json(r.latency_ms);
+    j["latency_ms"]["ci_low"] = r.latency_ci.low;
+    j["latency_ms"]["ci_high"] = r.latency_ci.high;
+    j["ci"] = r.latency_ci.method_json();
+  }
+  if (r.device_ms.count > 0) {
+    j["device_time_ms"] = latency_json(r.device_ms);
+    j["latency_clock"] = "host wall time per inference, upload and download included";
+    j["device_time_clock"] = "CUDA events around one inference on the device";
+  }
   if (!r.layers.empty()) {
     nlohmann::json layers = nlohmann::json::array();
     for (const LayerTiming& t : r.layers) {

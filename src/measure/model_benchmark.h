@@ -31,7 +31,9 @@ struct BenchmarkOptions {
   double min_time_s = 2.0;  // when iterations == 0: time runs until this much has passed
   int min_iterations = 5;   // ... and at least this many
   bool per_layer = false;
-  double tolerance = 1e-4;  // relative L2 error bound of validation
+  double tolerance = 1e-4;  // relative L2 error bound of validation, in [0, 1)
+  bool cuda_graph = true;   // GPU backends: replay one captured CUDA graph per inference
+  bool allow_tf32 = false;  // GPU backends: TF32 tensor-core math instead of IEEE FP32
   // Where reference outputs are kept between runs (a study's children share them); "" = none.
   std::string reference_cache_dir;
 };
@@ -43,9 +45,12 @@ struct LayerTiming {
 };
 
 struct Validation {
-  bool passed = false;
+  bool passed = false;  // both checks within tolerance
   double rel_l2_error = 0;
   double tolerance = 0;
+  // The same check on the outputs of the last timed inference; absent when not timed.
+  std::optional<double> rel_l2_error_after_timing;
+  bool failed_after_timing = false;
 };
 
 struct BenchmarkResult {
@@ -53,10 +58,30 @@ struct BenchmarkResult {
   int threads = 1, batch = 1, warmup = 0, iterations = 0;
   std::int64_t macs = 0;
   Validation validation;
+  std::string device = "cpu";  // where the primary backend runs: "cpu" or "gpu"
+  // Host wall time per inference, upload and download included: what an application pays.
   Summary latency_ms;
+  // GPU backends: device time per inference from CUDA events (count == 0 on the CPU).
+  Summary device_ms;
+  nlohmann::json settings = nlohmann::json::object();  // Backend::settings(): what really ran
   std::vector<LayerTiming> layers;  // filled with --per-layer
   std::vector<std::string> backends_used;  // distinct backends that ran layers
   int fallback_layers = 0;
+  // What really ran (docs/json-schemas.md, libscout.run/1). `threads` above is the count the
+  // library reports it uses ("library") or, when it cannot say, the requested one ("requested").
+  int threads_requested = 1;
+  std::string threads_source = "requested";
+  std::string library_version;
+  nlohmann::json library_versions = nlohmann::json::object();  // backend -> version
+  std::string fallback_backend;                                // "" when no layer fell back
+  std::vector<std::string> fallback_layer_names;
+  std::optional<double> fallback_time_share;  // absent when not timed
+  int fallback_profile_runs = 0;
+  // Timing rule and raw timings.
+  double min_time_s = -1;  // < 0 when a fixed iteration count was asked
+  int min_iterations = 0;
+  std::vector<double> samples_ms;
+  MedianInterval latency_ci;
   nlohmann::json extra = nlohmann::json::object();  // e.g. "energy", added by callers
 };
 
@@ -77,7 +102,8 @@ BenchmarkResult benchmark_model(const BenchmarkOptions& opts,
                                 const std::vector<Tensor>* reference = nullptr,
                                 const EngineHook& after_timing = nullptr);
 
-// The libscout.run/1 result object.
+// The libscout.run/1 result object, and its "validation" member.
 nlohmann::json result_json(const BenchmarkResult& r);
+nlohmann::json validation_json(const Validation& v);
 
 }  // namespace libscout

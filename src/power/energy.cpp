@@ -75,6 +75,7 @@ EnergyReport measure_energy(Meter& meter, const std::function<void()>& run_once,
   EnergyReport report;
   report.meter = meter.name();
   report.meter_description = meter.description();
+  report.covers = coverage_name(meter.covers());
   report.window_s = window.duration_s;
   report.runs = runs;
   report.inferences = runs * options.inferences_per_run;
@@ -116,6 +117,7 @@ nlohmann::json to_json(const EnergyReport& report) {
                         {"in_total", rail.in_total}};
   }
   return {{"meter", report.meter},
+          {"covers", report.covers},
           {"window_s", report.window_s},
           {"inferences", report.inferences},
           {"energy_j", report.energy_j},
@@ -159,6 +161,14 @@ std::string summary_line(const EnergyReport& report) {
 EngineHook energy_hook(Meter& meter, const EnergyOptions& options, EnergyOutcome* outcome) {
   return [&meter, options, outcome](Engine& engine, BenchmarkResult& result) {
     EnergyOutcome found;
+    if (measures_energy(meter) && !sees_device(meter.covers(), result.device)) {
+      found.error = "meter " + meter.name() + " measures the " + coverage_name(meter.covers()) +
+                    " only and this run used the " + result.device + ": no energy figure";
+      result.extra["energy"] = nullptr;
+      result.extra["energy_error"] = found.error;
+      if (outcome != nullptr) *outcome = std::move(found);
+      return;
+    }
     try {
       EnergyOptions with_batch = options;
       with_batch.inferences_per_run = std::max(1, result.batch);

@@ -40,6 +40,7 @@ struct RailEnergyReport {
 struct EnergyReport {
   std::string meter;
   std::string meter_description;
+  std::string covers = "board";  // which device the meter sees: cpu, gpu or board
   double window_s = 0;
   long runs = 0;        // run_once() calls in the window
   long inferences = 0;  // runs * inferences_per_run

@@ -51,10 +51,19 @@ struct Measurement {
 Measurement make_measurement(const std::string& meter, const std::vector<Rail>& rails,
                              const std::vector<double>& energy_j, double duration_s);
 
+// Which device's consumption a meter sees: RAPL the CPU package (and DRAM), NVML the GPU board,
+// the board's own rail sensors (INA231, INA3221 on Jetsons) and an external meter the whole board.
+enum class Coverage { kCpu, kGpu, kBoard };
+const char* coverage_name(Coverage c);
+// Whether a meter of this coverage sees the work of a backend running on `device` ("cpu" or
+// "gpu"): a GPU rail cannot measure a CPU run, a CPU package cannot measure a GPU run.
+bool sees_device(Coverage c, const std::string& device);
+
 class Meter {
  public:
   virtual ~Meter() = default;
   virtual std::string name() const = 0;
+  virtual Coverage covers() const { return Coverage::kBoard; }
   // What is read and how ("RAPL powercap counters, read at start and stop", the sensor paths).
   virtual std::string description() const = 0;
   virtual const std::vector<Rail>& rails() const = 0;
@@ -93,7 +102,11 @@ std::vector<MeterInfo> list_meters(const MeterOptions& options = {});
 // hwmon sensors, nvml; the "none" meter, saying why, when there is none), a meter name (rapl,
 // nvml, hwmon, ina231), "external:PATH" for a log file, or "none". Throws libscout::Unavailable
 // with the reason when a named meter does not work here, libscout::Error for an unknown name.
-std::unique_ptr<Meter> create_meter(const std::string& name, const MeterOptions& options = {});
+// With `device` ("cpu" or "gpu": where the measured backend runs), "auto" only picks a meter that
+// sees that device (NVML first for a GPU run; never NVML for a CPU run) and otherwise returns the
+// "none" meter saying why.
+std::unique_ptr<Meter> create_meter(const std::string& name, const MeterOptions& options = {},
+                                    const std::string& device = "cpu");
 
 // True when the meter measures something (false for "none").
 inline bool measures_energy(const Meter& meter) { return !meter.rails().empty(); }

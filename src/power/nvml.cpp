@@ -113,6 +113,7 @@ class NvmlEnergyMeter final : public CounterMeter {
   ~NvmlEnergyMeter() override { halt(); }
 
   std::string name() const override { return "nvml"; }
+  Coverage covers() const override { return Coverage::kGpu; }
   std::string description() const override {
     return "NVML total-energy counters (nvmlDeviceGetTotalEnergyConsumption), read at start and "
            "stop: " + describe(gpus_);
@@ -144,6 +145,7 @@ class NvmlPowerMeter final : public SampledMeter {
   ~NvmlPowerMeter() override { halt(); }
 
   std::string name() const override { return "nvml"; }
+  Coverage covers() const override { return Coverage::kGpu; }
   std::string description() const override {
     return "NVML power (nvmlDeviceGetPowerUsage) sampled every " +
            std::to_string(sample_period().count() / 1000000) + " ms: " + describe(gpus_);

@@ -29,6 +29,7 @@ class RaplMeter final : public CounterMeter {
   ~RaplMeter() override { halt(); }
 
   std::string name() const override { return "rapl"; }
+  Coverage covers() const override { return Coverage::kCpu; }
   std::string description() const override {
     std::string zones;
     for (const RaplZone& zone : zones_) {

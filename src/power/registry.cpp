@@ -63,7 +63,39 @@ std::vector<MeterInfo> list_meters(const MeterOptions& options) {
   return infos;
 }
 
-std::unique_ptr<Meter> create_meter(const std::string& name, const MeterOptions& options) {
+const char* coverage_name(Coverage c) {
+  switch (c) {
+    case Coverage::kCpu: return "cpu";
+    case Coverage::kGpu: return "gpu";
+    case Coverage::kBoard: return "board";
+  }
+  return "board";
+}
+
+bool sees_device(Coverage c, const std::string& device) {
+  if (c == Coverage::kBoard) return true;
+  return device == coverage_name(c);
+}
+
+namespace {
+
+// auto for a GPU run: NVML (the GPU's own counter), else the board's rails, which include the GPU
+// on boards such as the Jetsons.
+std::unique_ptr<Meter> auto_gpu_meter(const MeterOptions& options) {
+  Probe nvml = probe_nvml(options);
+  if (nvml.meter) return std::move(nvml.meter);
+  Probe ina231 = probe_ina231(options, true);
+  if (ina231.meter) return std::move(ina231.meter);
+  Probe hwmon = probe_hwmon(options);
+  if (hwmon.meter && hwmon.board_rails) return std::move(hwmon.meter);
+  return make_none_meter("no power meter that sees the GPU (nvml: " + nvml.reason +
+                         "; ina231: " + ina231.reason + "; hwmon: " + hwmon.reason + ")");
+}
+
+}  // namespace
+
+std::unique_ptr<Meter> create_meter(const std::string& name, const MeterOptions& options,
+                                    const std::string& device) {
   if (!(options.sample_hz > 0)) throw Error("the sampling rate must be positive");
   if (name == "none") return make_none_meter("--meter none");
   if (name != "auto") {
@@ -71,8 +103,9 @@ std::unique_ptr<Meter> create_meter(const std::string& name, const MeterOptions&
     if (!probe.meter) throw Unavailable("meter " + name + " is not available: " + probe.reason);
     return std::move(probe.meter);
   }
-  // auto: the board's own rail sensors first (what the paper measured), then RAPL, then any other
-  // hwmon power sensor, then NVIDIA GPUs.
+  if (device == "gpu") return auto_gpu_meter(options);
+  // auto for a CPU run: the board's own rail sensors first (what the paper measured), then RAPL,
+  // then any other hwmon power sensor. Never NVML: a GPU's rail does not see the CPU's work.
   std::string reasons;
   Probe ina231 = probe_ina231(options, true);
   if (ina231.meter) return std::move(ina231.meter);
@@ -83,10 +116,7 @@ std::unique_ptr<Meter> create_meter(const std::string& name, const MeterOptions&
   if (rapl.meter) return std::move(rapl.meter);
   if (hwmon.meter) return std::move(hwmon.meter);
   reasons += "; hwmon: " + hwmon.reason + "; rapl: " + rapl.reason;
-  Probe nvml = probe_nvml(options);
-  if (nvml.meter) return std::move(nvml.meter);
-  reasons += "; nvml: " + nvml.reason;
-  return make_none_meter("no power meter found on this device (" + reasons + ")");
+  return make_none_meter("no power meter that sees the CPU on this device (" + reasons + ")");
 }
 
 }  // namespace libscout::power

@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <sys/prctl.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "study/memory_limit.h"
 
 namespace libscout::study {
 
@@ -45,6 +45,7 @@ std::string ChildResult::describe() const {
   const std::string said = last_line(stderr_tail);
   if (interrupted) return "interrupted";
   if (timed_out) return "timed out after " + std::to_string(static_cast<int>(wall_s)) + " s";
+  if (out_of_memory) return "out of memory: passed the study's memory limit of " + memory_limit;
   if (signal != 0) {
     std::string s = "crashed: signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
     return said.empty() ? s : s + "; last words: " + said;
@@ -84,6 +85,7 @@ ChildResult run_child(const std::vector<std::string>& argv, const ChildLimits& l
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
 
+  MemoryLimit memory(limits.memory_mb << 20);
   const auto start = std::chrono::steady_clock::now();
   const pid_t pid = fork();
   if (pid < 0) throw Error(std::string("fork: ") + std::strerror(errno));
@@ -92,11 +94,7 @@ ChildResult run_child(const std::vector<std::string>& argv, const ChildLimits& l
     // stderr into the pipe, stdout discarded.
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the study, even when that is killed
-    if (limits.memory_mb > 0) {
-      const rlim_t bytes = static_cast<rlim_t>(limits.memory_mb) << 20;
-      const rlimit lim{bytes, bytes};
-      setrlimit(RLIMIT_AS, &lim);
-    }
+    memory.enter_from_child();
     dup2(err_pipe[1], STDERR_FILENO);
     const int devnull = open("/dev/null", O_WRONLY);
     if (devnull >= 0) dup2(devnull, STDOUT_FILENO);
@@ -138,6 +136,11 @@ ChildResult run_child(const std::vector<std::string>& argv, const ChildLimits& l
       reaped = true;
       r.interrupted = true;
     }
+    if (!reaped && memory.exceeded(pid)) {
+      kill(-pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      reaped = true;
+    }
     if (!reaped && limits.timeout_s > 0 && r.wall_s > limits.timeout_s) {
       r.timed_out = true;
       kill(-pid, SIGKILL);
@@ -152,6 +155,8 @@ ChildResult run_child(const std::vector<std::string>& argv, const ChildLimits& l
     }
   }
   close(err_pipe[0]);
+  if (memory.bytes() > 0) r.memory_limit = megabytes(memory.bytes()) + " (" + memory.method() + ")";
+  r.out_of_memory = !r.timed_out && memory.hit();
   if (!r.timed_out) {
     if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
     if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);

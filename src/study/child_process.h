@@ -1,6 +1,7 @@
 // Runs one measurement in its own process, so that a library that crashes, hangs or runs out of
 // memory takes only that measurement down. Limits: wall time (the child's process group is killed
-// when it passes) and address space (RLIMIT_AS, so allocations fail inside the child).
+// when it passes) and real memory (memory_limit.h: a cgroup's memory.max, else resident-size
+// polling; not address space, which the CUDA runtime and sanitizers reserve by the terabyte).
 #pragma once
 
 #include <string>
@@ -17,6 +18,8 @@ struct ChildResult {
   int exit_code = -1;   // when it exited
   int signal = 0;       // when a signal ended it
   bool timed_out = false;
+  bool out_of_memory = false;  // the memory limit ended it
+  std::string memory_limit;    // "4096 MB (cgroup memory.max)", empty without a limit
   bool interrupted = false;  // the study was interrupted (Ctrl-C) and killed it
   double wall_s = 0;
   std::string stderr_tail;  // its last lines of standard error

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "backends/registry.h"
 #include "core/error.h"
+#include "measure/model_benchmark.h"
 #include "power/energy.h"
 #include "power/meter.h"
 #include "power/probes.h"
@@ -64,6 +66,56 @@ TEST(Nvml, CounterAndPowerSamplesAgreeAtRest) {
   std::printf("at rest: counter %.2f W, power samples %.2f W (%zu samples)\n", a.avg_power_w,
               b.avg_power_w, b.samples);
   EXPECT_NEAR(a.avg_power_w, b.avg_power_w, 0.15 * a.avg_power_w);
+}
+
+// A GPU backend's inference measured with NVML: positive energy per image, idle subtracted.
+TEST(Nvml, EnergyOfAGpuRunIsPositiveNetOfIdle) {
+  auto meter = real_nvml();
+  if (!meter) GTEST_SKIP() << "no NVIDIA GPU with NVML here: " << probe_nvml({}).reason;
+  std::string gpu_backend;
+  for (const BackendInfo& b : list_backends()) {
+    if (b.available && b.device == DeviceKind::kGpu) gpu_backend = b.name;
+  }
+  if (gpu_backend.empty()) GTEST_SKIP() << "no GPU backend is available here";
+  BenchmarkOptions opts;
+  opts.model = "squeezenet1.1";
+  opts.backend = gpu_backend;
+  opts.model_options.batch = 16;
+  opts.iterations = 5;
+  EnergyOptions energy;
+  energy.idle_s = 0.5;
+  energy.min_window_s = 1.0;
+  EnergyOutcome outcome;
+  auto hook = energy_hook(*meter, energy, &outcome);
+  BenchmarkResult r = benchmark_model(opts, nullptr, hook);
+  ASSERT_TRUE(r.validation.passed);
+  EXPECT_EQ(r.device, "gpu");
+  ASSERT_TRUE(outcome.report.has_value()) << outcome.error;
+  const EnergyReport& e = *outcome.report;
+  std::printf("%s on %s: %s\n", opts.model.c_str(), gpu_backend.c_str(),
+              summary_line(e).c_str());
+  EXPECT_EQ(e.covers, "gpu");
+  EXPECT_EQ(e.inferences % 16, 0);
+  ASSERT_TRUE(e.idle_power_w.has_value());
+  ASSERT_TRUE(e.net_mj_per_inference.has_value());
+  EXPECT_GT(*e.net_mj_per_inference, 0.0);
+  EXPECT_LT(*e.net_mj_per_inference, e.mj_per_inference);
+}
+
+// A CPU run measured through NVML gets no energy figure: the GPU's rail cannot see it.
+TEST(Nvml, ACpuRunGetsNoEnergyFigureFromTheGpuRail) {
+  auto meter = real_nvml();
+  if (!meter) GTEST_SKIP() << "no NVIDIA GPU with NVML here: " << probe_nvml({}).reason;
+  BenchmarkOptions opts;
+  opts.model = "squeezenet1.1";
+  opts.backend = "gemm:eigen";
+  opts.model_options.resolution = 64;
+  opts.iterations = 2;
+  EnergyOutcome outcome;
+  BenchmarkResult r = benchmark_model(opts, nullptr, energy_hook(*meter, {}, &outcome));
+  EXPECT_FALSE(outcome.report.has_value());
+  EXPECT_NE(outcome.error.find("no energy figure"), std::string::npos) << outcome.error;
+  EXPECT_TRUE(r.extra["energy"].is_null());
 }
 
 }  // namespace

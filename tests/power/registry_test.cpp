@@ -56,9 +56,39 @@ TEST(Registry, AutoWithoutAnyMeterIsNoneAndSaysWhy) {
   auto meter = create_meter("auto");
   EXPECT_EQ(meter->name(), "none");
   EXPECT_FALSE(measures_energy(*meter));
-  EXPECT_NE(meter->description().find("no power meter found on this device"), std::string::npos);
+  EXPECT_NE(meter->description().find("no power meter that sees the CPU"), std::string::npos);
   EXPECT_NE(meter->description().find("rapl: no powercap interface"), std::string::npos)
       << meter->description();
+}
+
+// A GPU run: auto takes a meter that sees the GPU (NVML, or the board's rails), never RAPL, which
+// sees only the CPU package.
+TEST(Registry, AutoForAGpuRunNeverPicksTheCpuPackage) {
+  auto nvml = no_nvml();
+  {
+    SysfsTree tree("rapl");
+    auto meter = create_meter("auto", {}, "gpu");
+    EXPECT_EQ(meter->name(), "none");
+    EXPECT_NE(meter->description().find("no power meter that sees the GPU"), std::string::npos)
+        << meter->description();
+    EXPECT_EQ(create_meter("auto", {}, "cpu")->name(), "rapl");
+  }
+  {
+    SysfsTree tree("jetson-tx2-hwmon");  // the module's input rail includes the GPU
+    EXPECT_EQ(create_meter("auto", {}, "gpu")->name(), "hwmon");
+  }
+}
+
+TEST(Registry, CoverageDecidesWhichRunsAMeterSees) {
+  EXPECT_TRUE(sees_device(Coverage::kCpu, "cpu"));
+  EXPECT_FALSE(sees_device(Coverage::kCpu, "gpu"));
+  EXPECT_TRUE(sees_device(Coverage::kGpu, "gpu"));
+  EXPECT_FALSE(sees_device(Coverage::kGpu, "cpu"));
+  EXPECT_TRUE(sees_device(Coverage::kBoard, "cpu"));
+  EXPECT_TRUE(sees_device(Coverage::kBoard, "gpu"));
+  SysfsTree tree("rapl");
+  auto nvml = no_nvml();
+  EXPECT_EQ(create_meter("rapl")->covers(), Coverage::kCpu);
 }
 
 TEST(Registry, UnknownAndUnavailableNames) {
