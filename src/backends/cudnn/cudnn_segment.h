@@ -1,0 +1,58 @@
+// One segment of layers on the GPU. prepare() (the constructor) plans the values in one device
+// arena, uploads the weights, chooses how each layer runs by measuring the candidates
+// (cudnn_choose.h), then records one whole inference into a CUDA graph: input upload from pinned
+// staging, every layer, download of the exported values. run() copies the input into the staging
+// buffer, replays the graph (or, with a profiler attached, runs layer by layer, synchronizing
+// around each), and copies the exported values out. Every intermediate stays on the device.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "backends/cudnn/cudnn_choose.h"
+#include "backends/cudnn/cudnn_plan.h"
+#include "core/backend.h"
+#include "cuda/cuda_graph.h"
+
+namespace libscout::cudnn {
+
+class CudnnSegment final : public Segment {
+ public:
+  CudnnSegment(const SegmentSpec& spec, const ExecOptions& opts, std::shared_ptr<Library> lib);
+  void run(const ExecContext& ctx) override;
+  double last_device_ms() const override { return last_ms_; }
+  // What was chosen, for Backend::settings(): a flat object.
+  const nlohmann::json& settings() const { return settings_; }
+
+ private:
+  struct Transfer {
+    ValueId value;
+    DeviceView view;
+    cuda::PinnedBuffer<float> staging;
+  };
+  struct Op {
+    LayerId id;
+    Choice choice;
+  };
+
+  void allocate(const SegmentSpec& spec);
+  void choose_all(const ExecOptions& opts);
+  void enqueue(cudaStream_t s);
+  void run_profiled(const ExecContext& ctx);
+  void describe(const ExecOptions& opts);
+
+  SegmentPlan plan_;
+  std::shared_ptr<Library> lib_;
+  cuda::DeviceBuffer<float> arena_;
+  Workspace workspace_;
+  std::vector<Transfer> uploads_, downloads_;
+  std::vector<Op> ops_;
+  std::unique_ptr<cuda::ReplayableWork> work_;
+  cuda::Event start_, stop_;
+  double last_ms_ = -1.0;
+  nlohmann::json settings_ = nlohmann::json::object();
+};
+
+}  // namespace libscout::cudnn
