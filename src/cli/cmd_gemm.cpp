@@ -24,6 +24,7 @@ struct GemmCommandOptions {
   GemmSweepOptions sweep;
   std::string providers = "all";
   std::string sizes;
+  std::string device_sizes = "default";
   int min_size = 0, max_size = 0, step = 0;
   std::string shapes_model;
   std::string json_path, csv_path;
@@ -42,7 +43,7 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
-int parse_size(const std::string& text) {
+int parse_size(const std::string& text, const char* option) {
   std::size_t used = 0;
   long v = -1;
   try {
@@ -51,9 +52,28 @@ int parse_size(const std::string& text) {
     used = 0;
   }
   if (used != text.size() || v < 1 || v > 65536) {
-    throw Error("--sizes: '" + text + "' is not a matrix size from 1 to 65536");
+    throw Error(std::string(option) + ": '" + text + "' is not a matrix size from 1 to 65536");
   }
   return static_cast<int>(v);
+}
+
+std::vector<int> parse_sizes(const std::string& list, const char* option) {
+  std::vector<int> sizes;
+  for (const std::string& s : split(list)) sizes.push_back(parse_size(s, option));
+  if (sizes.empty()) throw Error(std::string(option) + ": no sizes given");
+  return sizes;
+}
+
+// The extra shapes of providers whose operands live on a GPU: by default the larger default sizes
+// when the sweep runs on its default sizes, and none when the user chose the shapes.
+std::vector<GemmShape> gpu_shapes_from(const GemmCommandOptions& o) {
+  if (o.device_sizes == "none") return {};
+  if (o.device_sizes != "default") {
+    return square_shapes(parse_sizes(o.device_sizes, "--device-sizes"));
+  }
+  const bool chosen = !o.sizes.empty() || o.min_size > 0 || o.max_size > 0 || o.step > 0 ||
+                      !o.shapes_model.empty();
+  return chosen ? std::vector<GemmShape>{} : square_shapes(default_gpu_square_sizes());
 }
 
 std::vector<GemmShape> shapes_from(const GemmCommandOptions& o) {
@@ -61,12 +81,7 @@ std::vector<GemmShape> shapes_from(const GemmCommandOptions& o) {
   const int given = int(!o.sizes.empty()) + int(range) + int(!o.shapes_model.empty());
   if (given > 1) throw Error("give only one of --sizes, --min/--max/--step and --shapes");
   if (!o.shapes_model.empty()) return model_gemm_shapes(o.shapes_model);
-  if (!o.sizes.empty()) {
-    std::vector<int> sizes;
-    for (const std::string& s : split(o.sizes)) sizes.push_back(parse_size(s));
-    if (sizes.empty()) throw Error("--sizes: no sizes given");
-    return square_shapes(sizes);
-  }
+  if (!o.sizes.empty()) return square_shapes(parse_sizes(o.sizes, "--sizes"));
   if (range) {
     if (o.min_size < 1 || o.max_size < o.min_size || o.step < 1) {
       throw Error("--min, --max and --step need 1 <= min <= max and step >= 1");
@@ -89,18 +104,29 @@ std::string cell(const GemmResult& r) {
   return "n/a";
 }
 
-void print_table(const std::vector<GemmResult>& results, const std::vector<std::string>& providers,
-                 const std::vector<GemmShape>& shapes) {
-  std::map<std::pair<std::string, std::size_t>, const GemmResult*> at;
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    at[{results[i].provider, i % shapes.size()}] = &results[i];
+// Shapes as rows (every shape any provider ran, in order of first appearance: GPU providers add
+// larger sizes), providers as columns; a provider that did not run a shape has an empty cell.
+void print_table(const std::vector<GemmResult>& results,
+                 const std::vector<std::string>& providers) {
+  std::vector<GemmShape> shapes;
+  std::map<std::pair<std::string, std::string>, const GemmResult*> at;
+  for (const GemmResult& r : results) {
+    const std::string key = r.shape.str();
+    const bool seen = std::any_of(shapes.begin(), shapes.end(),
+                                  [&](const GemmShape& s) { return s.str() == key; });
+    if (!seen) shapes.push_back(r.shape);
+    at[{r.provider, key}] = &r;
   }
+  auto cell_at = [&](const std::string& provider, const GemmShape& s) {
+    const auto it = at.find({provider, s.str()});
+    return it == at.end() ? std::string() : cell(*it->second);
+  };
   std::size_t shape_width = 12;
   for (const GemmShape& s : shapes) shape_width = std::max(shape_width, s.str().size() + 1);
   std::vector<std::size_t> widths;
   for (const std::string& p : providers) {
     std::size_t w = std::max<std::size_t>(p.size(), 8);
-    for (std::size_t i = 0; i < shapes.size(); ++i) w = std::max(w, cell(*at[{p, i}]).size());
+    for (const GemmShape& s : shapes) w = std::max(w, cell_at(p, s).size());
     widths.push_back(w + 2);
   }
   std::printf("GFLOPS (2*M*N*K / median time)\n%-*s", int(shape_width), "M x N x K");
@@ -108,14 +134,13 @@ void print_table(const std::vector<GemmResult>& results, const std::vector<std::
     std::printf("%*s", int(widths[c]), providers[c].c_str());
   }
   std::printf("\n");
-  for (std::size_t i = 0; i < shapes.size(); ++i) {
-    std::printf("%-*s", int(shape_width), shapes[i].str().c_str());
+  for (const GemmShape& s : shapes) {
+    std::printf("%-*s", int(shape_width), s.str().c_str());
     for (std::size_t c = 0; c < providers.size(); ++c) {
-      std::printf("%*s", int(widths[c]), cell(*at[{providers[c], i}]).c_str());
+      std::printf("%*s", int(widths[c]), cell_at(providers[c], s).c_str());
     }
-    if (shapes[i].calls > 0) {
-      std::printf("   %d call%s, first in %s", shapes[i].calls, shapes[i].calls == 1 ? "" : "s",
-                  shapes[i].where.c_str());
+    if (s.calls > 0) {
+      std::printf("   %d call%s, first in %s", s.calls, s.calls == 1 ? "" : "s", s.where.c_str());
     }
     std::printf("\n");
   }
@@ -191,6 +216,7 @@ void run(GemmCommandOptions& o) {
   if (!o.json_path.empty()) check_writable(o.json_path);
   if (!o.csv_path.empty()) check_writable(o.csv_path);
   o.sweep.shapes = shapes_from(o);
+  o.sweep.gpu_shapes = gpu_shapes_from(o);
   o.sweep.providers.clear();
   if (o.providers != "all") {
     o.sweep.providers = split(o.providers);
@@ -207,10 +233,12 @@ void run(GemmCommandOptions& o) {
       providers.push_back(r.provider);
     }
   }
-  print_table(results, providers, o.sweep.shapes);
+  print_table(results, providers);
   print_notes(results, providers);
 
   if (!o.json_path.empty()) {
+    nlohmann::json device_sizes = nlohmann::json::array();
+    for (const GemmShape& g : o.sweep.gpu_shapes) device_sizes.push_back(g.m);
     nlohmann::json j = {{"schema", "libscout.gemm/1"},
                         {"device", device_json()},
                         {"method",
@@ -220,7 +248,8 @@ void run(GemmCommandOptions& o) {
                           {"min_iterations", o.sweep.min_iterations},
                           {"exact_check_macs", o.sweep.exact_check_macs},
                           {"tolerance", o.sweep.tolerance},
-                          {"shapes", o.shapes_model.empty() ? "square" : o.shapes_model}}},
+                          {"shapes", o.shapes_model.empty() ? "square" : o.shapes_model},
+                          {"device_sizes", device_sizes}}},
                         {"results", nlohmann::json::array()}};
     for (const GemmResult& r : results) j["results"].push_back(gemm_result_json(r));
     write_json_file(o.json_path, j);
@@ -234,7 +263,8 @@ void run(GemmCommandOptions& o) {
                                     [](const GemmResult& r) { return r.status == "failed"; });
   if (failed > 0) {
     throw Error(std::to_string(failed) + " (provider, shape) result" + (failed == 1 ? "" : "s") +
-                " failed validation and were not timed (see the table)");
+                " failed (wrong result, or the provider threw) and " +
+                (failed == 1 ? "was" : "were") + " not timed (see the notes)");
   }
 }
 
@@ -249,7 +279,13 @@ void add_gemm_command(CLI::App& app) {
                   "Comma-separated providers (libscout list), or all available ones")
       ->capture_default_str();
   cmd->add_option("--sizes", o->sizes,
-                  "Comma-separated square sizes; default 32 to 2048 (powers of two and halfway)");
+                  "Comma-separated square sizes; default 32 to 2048 (powers of two and halfway), "
+                  "and 3072 to 8192 on providers whose operands live on a GPU");
+  cmd->add_option("--device-sizes", o->device_sizes,
+                  "Comma-separated square sizes measured in addition on providers whose operands "
+                  "live on a GPU, or 'none'; 'default' is 3072,4096,6144,8192 with the default "
+                  "sizes and none when the sizes or shapes are given")
+      ->capture_default_str();
   cmd->add_option("--min", o->min_size, "Smallest square size (with --max and --step)")
       ->check(CLI::Range(1, 65536));
   cmd->add_option("--max", o->max_size, "Largest square size")->check(CLI::Range(1, 65536));

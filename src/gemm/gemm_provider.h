@@ -36,6 +36,9 @@ class Provider {
   virtual void sgemm(const SgemmArgs& args) = 0;
   // Whether operands live in device memory that sgemm() must copy to and from (OpenCL, CUDA).
   virtual bool has_device_memory() const { return false; }
+  // Whether that device memory is a GPU's (cuBLAS; OpenCL on a GPU): the SGEMM sweep measures
+  // larger default sizes there.
+  virtual bool operands_on_gpu() const { return false; }
 };
 
 // How to get a provider: registered by name; `available` and `reason` say whether it loads here.

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <memory>
+#include <new>
 #include <tuple>
 
 #include "backends/gemm/gemm_backend.h"
@@ -193,6 +195,8 @@ std::vector<int> default_square_sizes() {
   return {32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048};
 }
 
+std::vector<int> default_gpu_square_sizes() { return {3072, 4096, 6144, 8192}; }
+
 std::vector<GemmShape> model_gemm_shapes(const std::string& model) {
   const Graph graph = load_model(model, {});
   ShapeRecorder recorder(graph);
@@ -205,31 +209,22 @@ std::vector<GemmShape> model_gemm_shapes(const std::string& model) {
   return recorder.take();
 }
 
-GemmResult measure_gemm(gemm::Provider& provider, const GemmShape& shape,
-                        const GemmSweepOptions& opts) {
-  if (shape.m < 1 || shape.n < 1 || shape.k < 1) {
-    throw Error("GEMM shape " + shape.str() + ": every dimension must be at least 1");
-  }
-  GemmResult r;
-  r.provider = provider.name();
-  r.version = provider.version();
-  r.shape = shape;
-  r.threads = provider.set_threads(opts.threads);
-  auto* device_timer = dynamic_cast<DeviceComputeTimer*>(&provider);
-  const bool device = provider.has_device_memory();
+namespace {
 
-  Operands o(shape, 0x9e3779b9u ^ static_cast<std::uint64_t>(shape.m * 131 + shape.n * 17 + shape.k));
-  gemm::SgemmArgs args = o.args();
+// The stage a (provider, shape) measurement is in, for the reason of a failure.
+struct Stage {
+  const char* what = "";
+};
 
-  // 1. Validation, with NaN in C: beta == 0 must not read it.
+// Step 1: one call on C full of NaN (beta == 0 must not read it), checked in double. Returns
+// false, with the reason in `r`, when the result is wrong.
+bool validate(gemm::Provider& provider, Operands& o, const GemmSweepOptions& opts, GemmResult& r,
+              Stage& stage) {
+  const GemmShape& shape = o.shape;
   std::fill(o.c.begin(), o.c.end(), std::numeric_limits<float>::quiet_NaN());
-  try {
-    provider.sgemm(args);
-  } catch (const std::exception& e) {
-    r.status = "failed";
-    r.reason = std::string("sgemm threw: ") + e.what();
-    return r;
-  }
+  stage.what = "the validated sgemm call";
+  provider.sgemm(o.args());
+  stage.what = "checking the result";
   const bool exact = double(shape.m) * shape.n * shape.k <= opts.exact_check_macs;
   r.validation.method = exact ? "exact" : "projection";
   r.validation.tolerance = opts.tolerance;
@@ -237,17 +232,24 @@ GemmResult measure_gemm(gemm::Provider& provider, const GemmShape& shape,
   r.validation.rel_error = finite ? (exact ? exact_error(o) : projection_error(o))
                                   : std::numeric_limits<double>::infinity();
   r.validation.passed = finite && r.validation.rel_error <= opts.tolerance;
-  if (!r.validation.passed) {
-    r.status = "failed";
-    r.reason = finite ? "result differs from the double-precision " +
-                            std::string(exact ? "product" : "projection check") + " (relative error " +
-                            std::to_string(r.validation.rel_error) + ")"
-                      : "result holds NaN or infinity";
-    return r;
-  }
+  if (r.validation.passed) return true;
+  r.status = "failed";
+  r.reason = finite ? "result differs from the double-precision " +
+                          std::string(exact ? "product" : "projection check") +
+                          " (relative error " + std::to_string(r.validation.rel_error) + ")"
+                    : "result holds NaN or infinity";
+  return false;
+}
 
-  // 2. Warm-up, then timed calls.
+// Steps 2 and 3: warm-up, timed calls, rates at the median.
+void time_calls(gemm::Provider& provider, Operands& o, const GemmSweepOptions& opts, GemmResult& r,
+                Stage& stage) {
+  auto* device_timer = dynamic_cast<DeviceComputeTimer*>(&provider);
+  const bool device = provider.has_device_memory();
+  const gemm::SgemmArgs args = o.args();
+  stage.what = "a warm-up sgemm call";
   for (int i = 0; i < opts.warmup; ++i) provider.sgemm(args);
+  stage.what = "a timed sgemm call";
   std::vector<double> call_ms, compute_ms;
   const auto start = Clock::now();
   while (static_cast<int>(call_ms.size()) < opts.min_iterations ||
@@ -260,57 +262,111 @@ GemmResult measure_gemm(gemm::Provider& provider, const GemmShape& shape,
     }
   }
 
-  // 3. Rates at the median.
   r.status = "ok";
   r.warmup = opts.warmup;
   r.iterations = static_cast<int>(call_ms.size());
   r.time_ms = summarize(call_ms);
-  const double call_gflops = shape.flops() / (r.time_ms.median * 1e6);
+  const double call_gflops = o.shape.flops() / (r.time_ms.median * 1e6);
   r.gflops = call_gflops;
   if (device) {
     r.gflops_with_transfer = call_gflops;
     if (!compute_ms.empty()) {
       r.compute_time_ms = summarize(compute_ms);
-      r.gflops = shape.flops() / (r.compute_time_ms->median * 1e6);
+      r.gflops = o.shape.flops() / (r.compute_time_ms->median * 1e6);
     } else {
       r.reason = "the provider does not report its compute time: gflops includes transfers";
     }
   }
+}
+
+// A measurement that stopped because the provider (or an allocation) threw: "<stage><why>".
+void record_throw(GemmResult& r, const Stage& stage, const std::string& why) {
+  r.status = "failed";
+  r.reason = stage.what + why;
+  r.warmup = r.iterations = 0;
+  r.gflops = 0;
+  r.gflops_with_transfer.reset();
+  r.compute_time_ms.reset();
+}
+
+}  // namespace
+
+GemmResult measure_gemm(gemm::Provider& provider, const GemmShape& shape,
+                        const GemmSweepOptions& opts) {
+  if (shape.m < 1 || shape.n < 1 || shape.k < 1) {
+    throw Error("GEMM shape " + shape.str() + ": every dimension must be at least 1");
+  }
+  GemmResult r;
+  r.provider = provider.name();
+  r.shape = shape;
+  // Every call into the provider, and the operands of a large shape, may throw (a library error,
+  // out of host or device memory): the result is then "failed" with the stage and the message.
+  Stage stage;
+  try {
+    stage.what = "version()";
+    r.version = provider.version();
+    stage.what = "set_threads()";
+    r.threads = provider.set_threads(opts.threads);
+    stage.what = "allocating the operands";
+    const auto seed = static_cast<std::uint64_t>(shape.m * 131 + shape.n * 17 + shape.k);
+    Operands o(shape, 0x9e3779b9u ^ seed);
+    if (validate(provider, o, opts, r, stage)) time_calls(provider, o, opts, r, stage);
+  } catch (const std::bad_alloc&) {
+    record_throw(r, stage, ": out of host memory");
+  } catch (const std::exception& e) {
+    record_throw(r, stage, std::string(" threw: ") + e.what());
+  } catch (...) {
+    record_throw(r, stage, " threw an exception that is not a std::exception");
+  }
   return r;
 }
 
-std::vector<GemmResult> run_gemm_sweep(const GemmSweepOptions& opts) {
-  std::vector<std::string> names = opts.providers;
-  const std::vector<gemm::ProviderInfo> known = gemm::list_providers();
-  if (names.empty()) {
-    for (const gemm::ProviderInfo& p : known) {
-      if (p.available) names.push_back(p.name);
-    }
-  }
-  for (const std::string& n : names) {
-    const bool found = std::any_of(known.begin(), known.end(),
-                                   [&](const gemm::ProviderInfo& p) { return p.name == n; });
-    if (!found) {
-      std::string list;
-      for (const gemm::ProviderInfo& p : known) list += (list.empty() ? "" : ", ") + p.name;
-      throw Error("unknown GEMM provider '" + n + "' (known: " + list + ")");
-    }
-  }
+namespace {
 
+// Creates one provider; on failure, the status ("unavailable" or "failed") and the reason.
+std::unique_ptr<gemm::Provider> create_or_explain(const std::string& name,
+                                                  const ProviderMaker& make, std::string& status,
+                                                  std::string& reason) {
+  try {
+    return make(name);
+  } catch (const Unavailable& e) {
+    status = "unavailable";
+    reason = e.what();
+  } catch (const std::exception& e) {
+    status = "failed";
+    reason = std::string("creating the provider threw: ") + e.what();
+  } catch (...) {
+    status = "failed";
+    reason = "creating the provider threw an exception that is not a std::exception";
+  }
+  return nullptr;
+}
+
+// Whether a provider's operands live on a GPU; false when the provider cannot say.
+bool on_gpu(const gemm::Provider& p) {
+  try {
+    return p.operands_on_gpu();
+  } catch (...) {
+    return false;
+  }
+}
+
+}  // namespace
+
+std::vector<GemmResult> run_gemm_sweep(const GemmSweepOptions& opts, const ProviderMaker& make) {
   std::vector<GemmResult> out;
-  for (const std::string& name : names) {
-    std::unique_ptr<gemm::Provider> provider;
-    std::string why;
-    try {
-      provider = gemm::create_provider(name);
-    } catch (const Error& e) {
-      why = e.what();
+  for (const std::string& name : opts.providers) {
+    std::string status, why;
+    const std::unique_ptr<gemm::Provider> provider = create_or_explain(name, make, status, why);
+    std::vector<GemmShape> shapes = opts.shapes;
+    if (provider && on_gpu(*provider)) {
+      shapes.insert(shapes.end(), opts.gpu_shapes.begin(), opts.gpu_shapes.end());
     }
     double seconds_per_flop = 0;  // from the last shape this provider ran
     std::string slow_at;
-    for (const GemmShape& shape : opts.shapes) {
+    for (const GemmShape& shape : shapes) {
       if (!provider) {
-        out.push_back(not_run(name, shape, "unavailable", why));
+        out.push_back(not_run(name, shape, status, why));
         continue;
       }
       const double estimate = seconds_per_flop * shape.flops();
@@ -334,6 +390,27 @@ std::vector<GemmResult> run_gemm_sweep(const GemmSweepOptions& opts) {
     }
   }
   return out;
+}
+
+std::vector<GemmResult> run_gemm_sweep(const GemmSweepOptions& opts) {
+  GemmSweepOptions resolved = opts;
+  const std::vector<gemm::ProviderInfo> known = gemm::list_providers();
+  if (resolved.providers.empty()) {
+    for (const gemm::ProviderInfo& p : known) {
+      if (p.available) resolved.providers.push_back(p.name);
+    }
+  }
+  for (const std::string& n : resolved.providers) {
+    const bool found = std::any_of(known.begin(), known.end(),
+                                   [&](const gemm::ProviderInfo& p) { return p.name == n; });
+    if (!found) {
+      std::string list;
+      for (const gemm::ProviderInfo& p : known) list += (list.empty() ? "" : ", ") + p.name;
+      throw Error("unknown GEMM provider '" + n + "' (known: " + list + ")");
+    }
+  }
+  return run_gemm_sweep(resolved,
+                        [](const std::string& name) { return gemm::create_provider(name); });
 }
 
 nlohmann::json gemm_result_json(const GemmResult& r) {

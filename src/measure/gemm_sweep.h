@@ -17,9 +17,14 @@
 //      including host-device copies.
 // A provider whose previous shape took so long that this one would need more than
 // `max_seconds_per_call` per call is skipped for it (the textbook loop at 2048^3 takes minutes).
+// Providers whose operands live on a GPU (Provider::operands_on_gpu()) are measured on `shapes`
+// and then on `gpu_shapes` (by default the larger sizes up to 8192 that a GPU needs to reach its
+// rate). A provider that throws anywhere (creation, version(), set_threads(), any sgemm call) or
+// runs out of host or device memory gets a "failed" result with the reason, and the sweep goes on.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,6 +58,8 @@ struct GemmShape {
 std::vector<GemmShape> square_shapes(const std::vector<int>& sizes);
 // The default sweep: 32 to 2048, powers of two and the sizes halfway between them.
 std::vector<int> default_square_sizes();
+// What the default sweep adds for providers whose operands live on a GPU: 3072 to 8192.
+std::vector<int> default_gpu_square_sizes();
 // The distinct SGEMM shapes the Caffe-style `gemm:` backends issue for one inference of a model of
 // the zoo (at batch 1 and the model's default options), in order of first use. Found by running the
 // model once on a provider that records its calls.
@@ -61,6 +68,7 @@ std::vector<GemmShape> model_gemm_shapes(const std::string& model);
 struct GemmSweepOptions {
   std::vector<std::string> providers;  // names of list_providers(); empty: every available one
   std::vector<GemmShape> shapes;
+  std::vector<GemmShape> gpu_shapes;  // measured after `shapes` on providers with GPU operands
   int threads = 1;
   int warmup = 2;
   double min_time_s = 0.5;
@@ -84,7 +92,8 @@ struct GemmResult {
   std::string provider, version;
   GemmShape shape;
   int threads = 1;  // as the provider reported from set_threads
-  // "ok" (validated and timed), "failed" (validation failed or the call threw: not timed),
+  // "ok" (validated and timed), "failed" (validation failed, or the provider threw or ran out of
+  // memory: not timed),
   // "skipped" (too slow at a smaller shape), "unavailable" (the provider does not load here).
   std::string status;
   std::string reason;  // why not "ok"
@@ -101,7 +110,16 @@ struct GemmResult {
 // result with its status and reason.
 std::vector<GemmResult> run_gemm_sweep(const GemmSweepOptions& opts);
 
+// The same sweep over providers that `make` creates from the names in opts.providers (which must
+// not be empty): how tests sweep providers that are not registered. `make` throws Unavailable for
+// a provider that cannot run here (its shapes are "unavailable"); anything else it throws makes
+// them "failed".
+using ProviderMaker = std::function<std::unique_ptr<gemm::Provider>(const std::string&)>;
+std::vector<GemmResult> run_gemm_sweep(const GemmSweepOptions& opts, const ProviderMaker& make);
+
 // Validates and times one provider on one shape (steps 1-3 above), on operands it allocates.
+// Throws Error only for a shape with a dimension below 1; a provider that throws gives a "failed"
+// result that names the stage ("a timed sgemm call threw: ...").
 GemmResult measure_gemm(gemm::Provider& provider, const GemmShape& shape,
                         const GemmSweepOptions& opts);
 
