@@ -63,9 +63,17 @@ class Handle {
   cublasHandle_t handle_ = nullptr;
 };
 
-// Grows `buffer` to hold at least `count` floats (never shrinks: the largest shape stays).
+// Grows `buffer` to hold at least `count` floats (never shrinks: the largest shape stays). A failed
+// allocation is thrown as an Error ("out of GPU memory") after clearing CUDA's last error, so that
+// cuBLAS's own error checks in later calls do not see it.
 void reserve(cuda::DeviceBuffer<float>& buffer, std::size_t count) {
-  if (buffer.size() < count) buffer.resize(count);
+  if (buffer.size() >= count) return;
+  try {
+    buffer.resize(count);
+  } catch (const Error&) {
+    cudaGetLastError();
+    throw;
+  }
 }
 
 // Copies a rows x cols block with leading dimension `ld` between host and a packed device block.
