@@ -8,6 +8,7 @@
 #include "core/passes.h"
 #include "models/graph_builder.h"
 #include "support/backend_check.h"
+#include "support/gpu_check.h"
 #include "support/conv_params.h"
 
 namespace libscout {
@@ -141,12 +142,68 @@ std::vector<Param> all_params() {
   std::vector<Param> out;
   const int n = static_cast<int>(op_cases().size());
   for (const std::string& backend : testing::available_backends()) {
+    // GPU backends have their own instantiation below, listed (and skipped) without a GPU too.
+    if (backend_device(backend) == DeviceKind::kGpu) continue;
     for (int i = 0; i < n; ++i) out.emplace_back(backend, i);
   }
   return out;
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, OpTest, ::testing::ValuesIn(all_params()),
+                         [](const ::testing::TestParamInfo<Param>& info) {
+                           return testing::test_name(std::get<0>(info.param)) + "_" +
+                                  op_cases().at(std::get<1>(info.param)).name;
+                         });
+
+// Every op on each GPU backend, with the CUDA graph captured and replayed, eagerly, and layer by
+// layer under a profiler (each layer marked once, in order); skipped with the reason when the
+// backend is not built or there is no GPU.
+class GpuOpTest : public ::testing::TestWithParam<Param> {
+ protected:
+  void SetUp() override {
+    const std::string why = testing::skip_reason(std::get<0>(GetParam()));
+    if (!why.empty()) GTEST_SKIP() << why;
+  }
+};
+
+TEST_P(GpuOpTest, MatchesReferenceWithCudaGraph) {
+  const auto& [backend, index] = GetParam();
+  const Graph g = op_cases().at(index).build();
+  // Two replays: the second must not depend on what the first left in the device buffers.
+  const auto run = testing::expect_gpu_matches_reference(g, backend, testing::gpu_options(true),
+                                                         nullptr, testing::kFloatTolerance, 2);
+  EXPECT_GT(run.device_ms, 0.0);
+}
+
+TEST_P(GpuOpTest, MatchesReferenceWithoutCudaGraph) {
+  const auto& [backend, index] = GetParam();
+  const Graph g = op_cases().at(index).build();
+  testing::expect_gpu_matches_reference(g, backend, testing::gpu_options(false));
+}
+
+TEST_P(GpuOpTest, MatchesReferenceLayerByLayer) {
+  const auto& [backend, index] = GetParam();
+  const Graph g = op_cases().at(index).build();
+  testing::MarkRecorder profiler;
+  testing::expect_gpu_matches_reference(g, backend, testing::gpu_options(true), &profiler);
+  std::vector<std::string> want;
+  for (std::size_t i = 0; i < g.layers.size(); ++i) {
+    want.push_back("begin " + std::to_string(i));
+    want.push_back("end " + std::to_string(i));
+  }
+  EXPECT_EQ(profiler.marks, want);
+}
+
+std::vector<Param> gpu_params() {
+  std::vector<Param> out;
+  const int n = static_cast<int>(op_cases().size());
+  for (const std::string& backend : testing::gpu_backend_names()) {
+    for (int i = 0; i < n; ++i) out.emplace_back(backend, i);
+  }
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(GpuBackends, GpuOpTest, ::testing::ValuesIn(gpu_params()),
                          [](const ::testing::TestParamInfo<Param>& info) {
                            return testing::test_name(std::get<0>(info.param)) + "_" +
                                   op_cases().at(std::get<1>(info.param)).name;
