@@ -43,8 +43,9 @@ class CudnnBackend final : public Backend {
   std::unique_ptr<Segment> prepare(const SegmentSpec& spec, const ExecOptions& opts) override {
     if (!lib_ || lib_->allow_tf32() != opts.allow_tf32) {
       lib_ = std::make_shared<Library>(opts.allow_tf32);
+      side_lib_ = std::make_shared<Library>(opts.allow_tf32);  // a second stream's handles
     }
-    auto segment = std::make_unique<CudnnSegment>(spec, opts, lib_);
+    auto segment = std::make_unique<CudnnSegment>(spec, opts, lib_, side_lib_);
     for (const auto& [key, value] : segment->settings().items()) settings_[key] = value;
     return segment;
   }
@@ -52,7 +53,7 @@ class CudnnBackend final : public Backend {
   nlohmann::json settings() const override { return settings_; }
 
  private:
-  std::shared_ptr<Library> lib_;
+  std::shared_ptr<Library> lib_, side_lib_;
   nlohmann::json settings_ = nlohmann::json::object();
 };
 

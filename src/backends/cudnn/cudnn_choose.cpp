@@ -100,6 +100,7 @@ Choice Chooser::choose(std::vector<Candidate> candidates, std::span<const Device
                                 out.image_elements() * sizeof(float), out.n,
                                 cudaMemcpyDeviceToDevice, s),
               "cudaMemcpy2DAsync");
+        stream_.synchronize();
         check_name = c.name;
       } else if (const double err = error_against_check(out); !(err <= tolerance_)) {
         rejected.push_back(c.name + " (rejected: differs from " + check_name +

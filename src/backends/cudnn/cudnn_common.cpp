@@ -1,6 +1,7 @@
 #include "backends/cudnn/cudnn_common.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace libscout::cudnn {
 
@@ -85,6 +86,11 @@ void Library::bind(cudaStream_t s) {
   check(cublasSetStream(blas_, s), "cublasSetStream");
   check(cublasSetWorkspace(blas_, blas_workspace_.get(), blas_workspace_.bytes()),
         "cublasSetWorkspace");
+}
+
+bool graph_api_enabled() {
+  const char* v = std::getenv("LIBSCOUT_CUDNN_GRAPH_API");
+  return v == nullptr || std::string(v) != "0";
 }
 
 std::string mib(std::size_t bytes) {

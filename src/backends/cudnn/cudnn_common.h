@@ -93,6 +93,10 @@ struct Exec {
   Workspace* workspace = nullptr;
 };
 
+// Whether convolutions also try the graph API's engines (cudnn_graph_api.h): on unless the
+// environment sets LIBSCOUT_CUDNN_GRAPH_API=0 (a diagnostic switch; settings() records it).
+bool graph_api_enabled();
+
 // "3.2 MiB" for messages.
 std::string mib(std::size_t bytes);
 

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <string>
 
+#include "backends/cudnn/cudnn_graph_api.h"
 #include "backends/cudnn/cudnn_layers.h"
 
 namespace libscout::cudnn {
@@ -21,6 +22,9 @@ const char* algo_name(cudnnConvolutionFwdAlgo_t algo) {
 }
 
 namespace {
+
+// Engine configurations tried per operation graph of the graph API (fused, and conv alone).
+constexpr int kGraphApiConfigs = 4;
 
 // Everything a convolution's candidates share; they hold it by shared_ptr.
 struct ConvState {
@@ -213,6 +217,13 @@ std::vector<Candidate> conv_candidates(const LayerContext& ctx) {
     }
   }
   if (p.is_pointwise() && p.groups == 1 && !st->padded) out.push_back(pointwise_gemm(st));
+  if (graph_api_enabled()) {
+    ConvProblem problem{st->src, st->y, &p, st->weight.get(), st->bias.get(), st->has_bias,
+                        st->act, st};
+    for (Candidate& c : graph_api_conv_candidates(problem, ctx.lib, kGraphApiConfigs)) {
+      out.push_back(std::move(c));
+    }
+  }
   if (out.empty()) {
     throw Error("cudnn: convolution '" + ctx.layer.layer->name +
                 "': cuDNN's find call found no algorithm that runs within the workspace limit (" +

@@ -29,9 +29,11 @@ bool cudnn_pool_fits(const DeviceView& x, const DeviceView& y, const PoolWindow&
 
 Candidate cudnn_pool(const DeviceView& x, const DeviceView& y, const PoolWindow& w) {
   auto desc = std::make_shared<PoolDesc>();
-  const cudnnPoolingMode_t mode = w.is_max              ? CUDNN_POOLING_MAX
-                                  : w.count_include_pad ? CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING
-                                                        : CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
+  cudnnPoolingMode_t mode = CUDNN_POOLING_MAX;
+  if (!w.is_max) {
+    mode = w.count_include_pad ? CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING
+                               : CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
+  }
   check(cudnnSetPooling2dDescriptor(*desc, mode, CUDNN_PROPAGATE_NAN, w.kernel_h, w.kernel_w,
                                     w.pad_h, w.pad_w, w.stride_h, w.stride_w),
         "cudnnSetPooling2dDescriptor");

@@ -65,6 +65,7 @@ SegmentPlan::SegmentPlan(const SegmentSpec& spec) : graph_(spec.graph) {
   }
   fuse(spec);
   alias(spec);
+  pair_independent_convolutions();
   place(spec);
 }
 
@@ -141,6 +142,26 @@ void SegmentPlan::alias(const SegmentSpec& spec) {
   }
 }
 
+// Consecutive convolutions where the second reads nothing the first writes (compared by storage,
+// so concat slices count as their concat) pair up, without chains: (a, b), then (c, d).
+void SegmentPlan::pair_independent_convolutions() {
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    PlannedLayer& a = layers_[i];
+    if (!a.runs || a.layer->op != OpKind::kConv2d) continue;
+    std::size_t j = i + 1;
+    while (j < layers_.size() && !layers_[j].runs) ++j;
+    if (j == layers_.size() || layers_[j].layer->op != OpKind::kConv2d) continue;
+    const PlannedLayer& b = layers_[j];
+    const ValueId written = root_[a.output];
+    if (root_[b.layer->inputs[0]] == written || root_[a.layer->inputs[0]] == root_[b.output]) {
+      continue;
+    }
+    a.concurrent_with_next = true;
+    ++concurrent_pairs_;
+    i = j;
+  }
+}
+
 // Lifetimes per storage root (first write to last read; downloads live to the end), then offsets
 // in the arena: greedy by size, largest first, as the engine places its host buffers.
 void SegmentPlan::place(const SegmentSpec& spec) {
@@ -165,6 +186,15 @@ void SegmentPlan::place(const SegmentSpec& spec) {
     materialized[l.output] = true;
     first[root_[l.output]] = std::min(first[root_[l.output]], i);
     last[root_[l.output]] = std::max(last[root_[l.output]], i);
+  }
+  // A concurrent pair runs as one step: the second's output lives from the first on, and the
+  // first's inputs live until the second has run.
+  for (int i = 0; i < end; ++i) {
+    if (!layers_[i].concurrent_with_next) continue;
+    int j = i + 1;
+    while (!layers_[j].runs) ++j;
+    first[root_[layers_[j].output]] = std::min(first[root_[layers_[j].output]], i);
+    for (ValueId v : layers_[i].layer->inputs) last[root_[v]] = std::max(last[root_[v]], j);
   }
   for (std::size_t v = 0; v < nv; ++v) {
     if (!spec.exported[v] || !produced[v] || !materialized[v]) continue;

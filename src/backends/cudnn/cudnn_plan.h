@@ -24,6 +24,10 @@ struct PlannedLayer {
   ValueId output = -1;                          // after fusion
   Tensor folded_weight, folded_bias;           // set when a batch norm was folded in
   std::vector<bool> copy_input;                // concat: inputs that need a copy into the slice
+  // This convolution and the next layer that runs (also a convolution) are independent: neither
+  // reads what the other writes, and their buffers do not share memory, so the segment may run
+  // them on two streams at once (a fire module's two expand convolutions).
+  bool concurrent_with_next = false;
 
   const Tensor& weight() const { return folded_weight.empty() ? layer->weight : folded_weight; }
   const Tensor& bias() const { return folded_weight.empty() ? layer->bias : folded_bias; }
@@ -35,17 +39,19 @@ class SegmentPlan {
 
   const Graph& graph() const { return *graph_; }
   const std::vector<PlannedLayer>& layers() const { return layers_; }
-  // Values the segment reads from outside (uploaded each run) and produces for outside (downloaded).
+  // Values read from outside (uploaded each run) and produced for outside (downloaded).
   const std::vector<ValueId>& uploads() const { return uploads_; }
   const std::vector<ValueId>& downloads() const { return downloads_; }
   std::size_t arena_floats() const { return arena_floats_; }
   int free_concat_inputs() const { return free_concat_inputs_; }
+  int concurrent_pairs() const { return concurrent_pairs_; }
   // Where value v lives once the arena is at `arena`.
   DeviceView view(ValueId v, float* arena) const;
 
  private:
   void fuse(const SegmentSpec& spec);
   void alias(const SegmentSpec& spec);
+  void pair_independent_convolutions();
   void place(const SegmentSpec& spec);
   int producer_in_segment(ValueId v) const;  // index into layers_, -1 if none
 
@@ -58,6 +64,7 @@ class SegmentPlan {
   std::vector<ValueId> uploads_, downloads_;
   std::size_t arena_floats_ = 0;
   int free_concat_inputs_ = 0;
+  int concurrent_pairs_ = 0;
 };
 
 Act to_act(Activation a);
