@@ -9,6 +9,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <vector>
 
 #include "backends/registry.h"
@@ -58,13 +59,18 @@ void print_layers(const BenchmarkResult& r) {
 // Test-only fault injection, for the study's robustness tests: LIBSCOUT_INJECT_FAULT=KIND:BACKEND
 // makes `run` on that backend crash (KIND crash), allocate without bound (oom) or hang (hang), as
 // a broken library would.
+// Several faults are separated by commas: crash:gemm:eigen,oom:gemm:blis.
 void inject_fault(const std::string& backend) {
   const char* env = std::getenv("LIBSCOUT_INJECT_FAULT");
   if (env == nullptr) return;
-  const std::string spec = env;
-  const auto colon = spec.find(':');
-  if (colon == std::string::npos || spec.substr(colon + 1) != backend) return;
-  const std::string kind = spec.substr(0, colon);
+  std::string kind;
+  std::stringstream specs(env);
+  for (std::string spec; std::getline(specs, spec, ',');) {
+    const auto colon = spec.find(':');
+    if (colon != std::string::npos && spec.substr(colon + 1) == backend) {
+      kind = spec.substr(0, colon);
+    }
+  }
   if (kind == "crash") std::raise(SIGSEGV);
   if (kind == "hang") {
     for (;;) pause();
@@ -95,7 +101,8 @@ nlohmann::json method_json(const RunCommandOptions& o) {
                    {"cooldown_s", o.energy_options.cooldown_s},
                    {"meter", o.meter}};
   }
-  for (auto& [key, value] : cpu_setup_json().items()) j[key] = value;
+  const nlohmann::json cpu = cpu_setup_json();
+  for (const auto& [key, value] : cpu.items()) j[key] = value;
   return j;
 }
 

@@ -43,7 +43,18 @@ void add_study_command(CLI::App& app) {
   cmd->add_option("--meter", o->meter, "Meter to use (libscout meters); default: detected");
   cmd->add_option("--baseline", o->baseline, "Backend the report compares against")
       ->capture_default_str();
-  cmd->add_flag("--quick", o->quick, "Short timings and a small SGEMM sweep (tests, demos)");
+  cmd->add_flag("--quick", o->quick, "Short timings, one round and a small SGEMM sweep (tests, "
+                                     "demos)");
+  cmd->add_option("--rounds", o->rounds,
+                  "Rounds: every row measured once per round, rows shuffled per round (default 3; "
+                  "1 with --quick)")
+      ->check(CLI::Range(1, 100));
+  cmd->add_option("--seed", o->seed, "Seed of the round orders and the bootstrap intervals")
+      ->capture_default_str();
+  cmd->add_option("--quiet-wait", o->quiet_wait_s,
+                  "Longest wait, seconds, for other work to leave the CPUs before a step (default "
+                  "5; 1 with --quick; the whole study waits at most 10 times this)")
+      ->check(CLI::Range(0.0, 3600.0));
   cmd->add_flag("--resume", o->resume, "Continue an interrupted study in --out");
   cmd->add_flag("--no-gemm", o->skip_gemm, "Leave out the SGEMM sweep");
   cmd->add_option("--timeout", o->timeout_s, "Time limit of each measurement, seconds")

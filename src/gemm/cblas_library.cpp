@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "core/error.h"
+#include "platform/packages.h"
 
 namespace libscout::gemm {
 
@@ -75,6 +76,10 @@ class CblasProvider final : public Provider {
               dlsym(lib_->handle, spec.version_symbol.c_str()))) {
         version_ = fn();
       }
+    }
+    // ATLAS and netlib have no version call: name the library file and its package.
+    if (version_.empty()) {
+      version_ = platform::library_version_from_file(reinterpret_cast<void*>(sgemm_));
     }
   }
 

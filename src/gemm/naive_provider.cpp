@@ -9,6 +9,7 @@ namespace {
 class NaiveProvider final : public Provider {
  public:
   std::string name() const override { return "naive"; }
+  std::string version() const override { return "built into libscout"; }
   int set_threads(int) override { return 1; }
 
   void sgemm(const SgemmArgs& g) override {

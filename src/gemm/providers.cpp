@@ -48,6 +48,15 @@ std::vector<ProviderFactory> all_factories() {
                    [spec] { return open_cblas_library(spec); }});
   }
   for (const ProviderFactory& f : plugins().registry.providers) out.push_back(f);
+  // Providers of plugins that did not load (their library is missing): listed, never created.
+  for (const PluginLoadFailure& failure : plugins().failed) {
+    for (const std::string& what : failure.provides) {
+      if (what.rfind("provider:", 0) != 0) continue;
+      const std::string why = "plugin " + failure.plugin + ".so does not load: " + failure.reason;
+      out.push_back({what.substr(9), "plugin " + failure.plugin + ".so",
+                     [why] { return why; }, nullptr});
+    }
+  }
   return out;
 }
 

@@ -5,6 +5,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <vector>
 #include <thread>
 #include <fstream>
 #include <string>
@@ -76,6 +79,47 @@ std::string busy_machine_warning(double busy) {
                 "than on an idle machine, multi-threaded ones above all",
                 busy, cores);
   return buf;
+}
+
+namespace {
+
+std::string first_line(const std::string& path) {
+  std::ifstream f(path);
+  std::string line;
+  std::getline(f, line);
+  return line;
+}
+
+}  // namespace
+
+nlohmann::json cpu_setup_json() {
+  const char* root = std::getenv("LIBSCOUT_SYSFS_ROOT");
+  const std::string cpu_dir =
+      std::string(root != nullptr && *root != '\0' ? root : "/sys") + "/devices/system/cpu/cpu";
+  std::set<std::string> governors;
+  std::set<std::pair<std::string, std::string>> cores;  // (package, core id)
+  bool topology_known = true;
+  const std::vector<int> cpus = platform::current_affinity();
+  for (int cpu : cpus) {
+    const std::string dir = cpu_dir + std::to_string(cpu);
+    if (std::string g = first_line(dir + "/cpufreq/scaling_governor"); !g.empty()) {
+      governors.insert(g);
+    }
+    const std::string package = first_line(dir + "/topology/physical_package_id");
+    const std::string core = first_line(dir + "/topology/core_id");
+    if (core.empty()) topology_known = false;
+    cores.insert({package, core});
+  }
+  std::string governor;
+  for (const std::string& g : governors) governor += (governor.empty() ? "" : ",") + g;
+  nlohmann::json j = {{"cpu_governor", governor.empty() ? nlohmann::json() : nlohmann::json(governor)},
+                      {"smt_siblings_used", nullptr},
+                      {"physical_cores", nullptr}};
+  if (topology_known && !cpus.empty()) {
+    j["smt_siblings_used"] = cores.size() < cpus.size();
+    j["physical_cores"] = cores.size();
+  }
+  return j;
 }
 
 nlohmann::json device_json() {

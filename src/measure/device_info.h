@@ -7,6 +7,13 @@ namespace libscout {
 
 nlohmann::json device_json();
 
+// How the CPUs this process may run on are set up, for a result's `method`:
+//   {"cpu_governor": "performance" (distinct governors joined with ","; null without cpufreq),
+//    "smt_siblings_used": true when two of those CPUs are hardware threads of one core (null
+//    when the topology files are missing), "physical_cores": cores among them (null unknown)}.
+// Reads $LIBSCOUT_SYSFS_ROOT/devices/system/cpu (default /sys).
+nlohmann::json cpu_setup_json();
+
 // The 1-minute load average (/proc/loadavg), -1 when unknown.
 double load_average();
 // How many cores' worth of CPU time the whole machine used over `seconds` (/proc/stat); -1 when

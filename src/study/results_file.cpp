@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "study/pooling.h"
 
 namespace libscout::study {
 
@@ -103,11 +105,32 @@ void ResultsFile::load() {
   }
 }
 
-void ResultsFile::start(const json& device, const json& config) {
-  doc_ = {{"schema", "libscout.study/1"}, {"device", device},   {"config", config},
-          {"started", now_utc()},         {"updated", now_utc()}, {"steps", json::array()},
-          {"gemm", json::array()},        {"runs", json::array()}};
+void ResultsFile::start(const json& device, const json& plan_fields) {
+  doc_ = {{"schema", "libscout.study/1"}, {"device", device},   {"started", now_utc()},
+          {"updated", now_utc()},         {"libraries", json::object()},
+          {"steps", json::array()},       {"gemm", json::array()}, {"runs", json::array()}};
+  for (const auto& [k, v] : plan_fields.items()) doc_[k] = v;
   save();
+}
+
+void ResultsFile::check_same_config(const json& config) const {
+  const json saved = doc_.value("config", json::object());
+  std::set<std::string> keys;
+  for (const auto& [k, v] : saved.items()) keys.insert(k);
+  for (const auto& [k, v] : config.items()) keys.insert(k);
+  std::string differences;
+  for (const std::string& k : keys) {
+    const json was = saved.value(k, json()), now = config.value(k, json());
+    if (was == now) continue;
+    differences += (differences.empty() ? "" : "; ") + k + " was " +
+                   (saved.contains(k) ? was.dump() : std::string("not recorded")) + ", now " +
+                   (config.contains(k) ? now.dump() : std::string("not given"));
+  }
+  if (!differences.empty()) {
+    throw Error("--resume: the study in '" + path_.parent_path().string() +
+                "' was started with other options (" + differences + "); resume it with the "
+                "same options, or choose another --out");
+  }
 }
 
 std::set<std::string> ResultsFile::finished_steps() const {
@@ -116,21 +139,44 @@ std::set<std::string> ResultsFile::finished_steps() const {
   return keys;
 }
 
-std::string ResultsFile::add_step(const std::string& key, const std::string& kind,
-                                  const json& identity, const fs::path& raw,
-                                  const ChildResult& child) {
-  json produced;
-  {
-    std::ifstream f(raw);
-    if (f) {
-      try {
-        produced = json::parse(f);
-      } catch (const json::exception&) {
-        produced = nullptr;  // a half-written file (the child died while writing): ignored
-      }
-    }
+namespace {
+
+json read_results(const fs::path& raw) {
+  std::ifstream f(raw);
+  if (!f) return json::array();
+  try {
+    const json produced = json::parse(f);
+    return produced.is_object() ? produced.value("results", json::array()) : json::array();
+  } catch (const json::exception&) {
+    return json::array();  // a half-written file (the child died while writing): ignored
   }
-  const json rows = produced.is_object() ? produced.value("results", json::array()) : json::array();
+}
+
+// A row's status from its own fields: "ok", or "invalid" with the reason when its output
+// differed from the reference (before or after timing). `status`/`reason` hold the step's.
+std::pair<std::string, std::string> row_status(const json& row, const std::string& status,
+                                               const std::string& reason) {
+  std::string s = status == "ok" ? row.value("status", status) : status;
+  std::string why = status == "ok" ? row.value("reason", reason) : reason;
+  if (s == "ok" && at_or_null(row, {"validation", "passed"}) == false) {
+    const bool after = at_or_null(row, {"validation", "failed_after_timing"}) == true;
+    std::ostringstream os;
+    os << "output differs from the reference" << (after ? " after timing" : "")
+       << ": relative L2 error "
+       << at_or_null(row, {"validation", after ? "rel_l2_error_after_timing" : "rel_l2_error"})
+              .dump()
+       << " > bound " << at_or_null(row, {"validation", "tolerance"}).dump();
+    s = "invalid";
+    why = os.str();
+  }
+  return {s, why};
+}
+
+}  // namespace
+
+std::string ResultsFile::add_step(const StepRecord& step) {
+  const json rows = read_results(step.raw);
+  const ChildResult& child = step.child;
   std::string status = "ok";
   last_reason_.clear();
   if (rows.empty()) {
@@ -141,45 +187,105 @@ std::string ResultsFile::add_step(const std::string& key, const std::string& kin
     status = "failed";
     last_reason_ = strip_prefix(child.describe());
   }
-  json& table = doc_[kind == "gemm" ? "gemm" : "runs"];
+  if (step.kind == "gemm") {
+    add_gemm_rows(step, rows, status);
+  } else {
+    add_run_round(step, rows, status);
+  }
+  record_step(step, status);
+  return status;
+}
+
+void ResultsFile::add_gemm_rows(const StepRecord& step, const json& rows, std::string& status) {
+  json& table = doc_["gemm"];
   if (rows.empty()) {
-    json row = identity;
-    row["step"] = key;
+    json row = step.identity;
+    row["step"] = step.key;
     row["status"] = status;
     row["reason"] = last_reason_;
     table.push_back(row);
   }
   for (json row : rows) {
-    row["step"] = key;
-    const bool valid = at_or_null(row, {"validation", "passed"}) != false;
-    // A row may carry its own status (libscout.gemm/1: ok, failed, skipped, unavailable).
-    std::string row_status = status == "ok" ? row.value("status", status) : status;
-    std::string reason = status == "ok" ? row.value("reason", last_reason_) : last_reason_;
-    if (row_status == "ok" && !valid) {
-      row_status = "invalid";
-      std::ostringstream os;
-      os << "output differs from the reference: relative L2 error "
-         << at_or_null(row, {"validation", "rel_l2_error"}).dump() << " > bound "
-         << at_or_null(row, {"validation", "tolerance"}).dump();
-      reason = os.str();
+    row["step"] = step.key;
+    row["threads_requested"] = step.identity.value("threads_requested", json());
+    const auto [s, why] = row_status(row, status, last_reason_);
+    if ((s == "invalid" || s == "failed") && status == "ok") {
+      status = s;
+      last_reason_ = why;
     }
-    if ((row_status == "invalid" || row_status == "failed") && status == "ok") {
-      status = row_status;
-      last_reason_ = reason;
-    }
-    row["status"] = row_status;
-    row["reason"] = reason;
+    row["status"] = s;
+    row["reason"] = why;
+    note_libraries(row);
     table.push_back(std::move(row));
   }
-  doc_["steps"].push_back({{"key", key},
-                           {"kind", kind},
+}
+
+void ResultsFile::add_run_round(const StepRecord& step, const json& rows, std::string& status) {
+  json result = rows.empty() ? json() : rows[0];
+  if (!rows.empty()) {
+    const auto [s, why] = row_status(result, status, last_reason_);
+    status = s;
+    last_reason_ = why;
+    note_libraries(result);
+  }
+  json& table = doc_["runs"];
+  auto it = std::find_if(table.begin(), table.end(),
+                         [&](const json& r) { return r.value("step", "") == step.row; });
+  if (it == table.end()) {
+    json row = step.identity;
+    row["step"] = step.row;
+    table.push_back(std::move(row));
+    it = table.end() - 1;
+  }
+  add_round(*it, round_entry(step.round, step.key, status, last_reason_, result), result,
+            doc_["config"].value("seed", std::uint64_t{1}));
+}
+
+void ResultsFile::skip_step(const StepRecord& step, const std::string& reason) {
+  last_reason_ = reason;
+  json& table = doc_["runs"];
+  auto it = std::find_if(table.begin(), table.end(),
+                         [&](const json& r) { return r.value("step", "") == step.row; });
+  if (it != table.end()) {
+    add_round(*it, round_entry(step.round, step.key, "skipped", reason, json()), json(),
+              doc_["config"].value("seed", std::uint64_t{1}));
+  }
+  record_step(step, "skipped");
+}
+
+const json* ResultsFile::run_row(const std::string& row_key) const {
+  const auto runs = doc_.find("runs");
+  if (runs == doc_.end() || !runs->is_array()) return nullptr;
+  for (const json& r : *runs) {
+    if (r.value("step", "") == row_key) return &r;
+  }
+  return nullptr;
+}
+
+void ResultsFile::record_step(const StepRecord& step, const std::string& status) {
+  doc_["steps"].push_back({{"key", step.key},
+                           {"kind", step.kind},
                            {"status", status},
                            {"reason", last_reason_},
-                           {"wall_s", child.wall_s},
+                           {"wall_s", step.child.wall_s},
+                           {"busy_cores_before",
+                            step.busy_cores_before >= 0 ? json(step.busy_cores_before) : json()},
                            {"finished", now_utc()}});
   doc_["updated"] = now_utc();
   save();
-  return status;
+}
+
+// The study's `libraries`: provider name or library backend name -> version, as reported.
+void ResultsFile::note_libraries(const json& row) {
+  json& libs = doc_["libraries"];
+  if (!libs.is_object()) libs = json::object();
+  auto note = [&](const std::string& name, const json& version) {
+    if (!version.is_string() || version.get<std::string>().empty()) return;
+    libs[name.rfind("gemm:", 0) == 0 ? name.substr(5) : name] = version;
+  };
+  if (row.contains("provider")) note(row.value("provider", ""), row.value("version", json()));
+  const json versions = row.value("library_versions", json::object());
+  for (const auto& [backend, version] : versions.items()) note(backend, version);
 }
 
 void ResultsFile::finish() {
@@ -192,7 +298,8 @@ void ResultsFile::save() const { write_atomically(path_, doc_.dump(1) + "\n"); }
 void ResultsFile::write_csv(const fs::path& path) const {
   std::ostringstream os;
   os << "kind,model,backend_or_provider,threads,batch,size,status,median_ms,gflops,"
-        "mj_per_inference,avg_power_w,rel_l2_error,reason\n";
+        "mj_per_inference,avg_power_w,rel_l2_error,reason,threads_requested,ci_low_ms,"
+        "ci_high_ms,rounds_ok,busy,fallback_time_share\n";
   for (const json& r : doc_.value("runs", json::array())) {
     const json& median = at_or_null(r, {"latency_ms", "median"});
     json gflops = nullptr;
@@ -206,7 +313,12 @@ void ResultsFile::write_csv(const fs::path& path) const {
        << csv_field(at_or_null(r, {"energy", "mj_per_inference"})) << ','
        << csv_field(at_or_null(r, {"energy", "avg_power_w"})) << ','
        << csv_field(at_or_null(r, {"validation", "rel_l2_error"})) << ','
-       << csv_field(r.value("reason", json())) << '\n';
+       << csv_field(r.value("reason", json())) << ','
+       << csv_field(r.value("threads_requested", json())) << ','
+       << csv_field(at_or_null(r, {"latency_ms", "ci_low"})) << ','
+       << csv_field(at_or_null(r, {"latency_ms", "ci_high"})) << ','
+       << csv_field(r.value("rounds_ok", json())) << ',' << csv_field(r.value("busy", json()))
+       << ',' << csv_field(r.value("fallback_time_share", json())) << '\n';
   }
   for (const json& r : doc_.value("gemm", json::array())) {
     os << "gemm,," << csv_field(r.value("provider", json())) << ','
@@ -215,7 +327,8 @@ void ResultsFile::write_csv(const fs::path& path) const {
        << csv_field(at_or_null(r, {"time_ms", "median"})) << ','
        << csv_field(r.value("gflops", json())) << ",,,"
        << csv_field(at_or_null(r, {"validation", "rel_error"})) << ','
-       << csv_field(r.value("reason", json())) << '\n';
+       << csv_field(r.value("reason", json())) << ','
+       << csv_field(r.value("threads_requested", json())) << ",,,,,\n";
   }
   write_atomically(path, os.str());
 }

@@ -20,15 +20,30 @@ class ResultsFile {
 
   bool exists() const;
   void load();  // throws Error when the file is not a libscout.study/1 document
-  void start(const nlohmann::json& device, const nlohmann::json& config);
+  // A new study: the device, and the plan's config, method, round_order and not_swept.
+  void start(const nlohmann::json& device, const nlohmann::json& plan_fields);
+  // For --resume: throws Error naming every option whose saved value differs from `config`'s.
+  void check_same_config(const nlohmann::json& config) const;
 
   std::set<std::string> finished_steps() const;
 
-  // Records a finished step from its child's result and the JSON it wrote (if any), saves the
-  // file, and returns the step's status: "ok", "invalid" (failed validation) or "failed".
-  std::string add_step(const std::string& key, const std::string& kind,
-                       const nlohmann::json& identity, const std::filesystem::path& raw,
-                       const ChildResult& child);
+  // One finished step: what it measured and how its child ended.
+  struct StepRecord {
+    std::string key, kind;
+    std::string row;  // run steps: the row key ("run/m/b/t1"); "" for gemm steps
+    int round = 0;
+    nlohmann::json identity;
+    std::filesystem::path raw;  // the JSON the child wrote, if any
+    ChildResult child;
+    double busy_cores_before = -1;  // other work seen just before the step (-1 unknown)
+  };
+  // Records a finished step (a run step goes into its row's rounds), saves the file, and returns
+  // the step's status: "ok", "invalid" (failed validation), "failed" or "skipped".
+  std::string add_step(const StepRecord& step);
+  // Records a run step that was not run (a slow row's later rounds), with the reason.
+  void skip_step(const StepRecord& step, const std::string& reason);
+  // The row of this key in runs[], or nullptr.
+  const nlohmann::json* run_row(const std::string& row_key) const;
   const std::string& last_reason() const { return last_reason_; }
   // Marks the study finished (every planned step done) and saves.
   void finish();
@@ -38,6 +53,10 @@ class ResultsFile {
 
  private:
   void save() const;
+  void record_step(const StepRecord& step, const std::string& status);
+  void add_gemm_rows(const StepRecord& step, const nlohmann::json& rows, std::string& status);
+  void add_run_round(const StepRecord& step, const nlohmann::json& rows, std::string& status);
+  void note_libraries(const nlohmann::json& row);
 
   std::filesystem::path path_;
   nlohmann::json doc_;

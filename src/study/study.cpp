@@ -3,37 +3,30 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <map>
+#include <limits>
 #include <set>
 #include <sstream>
-#include <thread>
 
-#include "backends/registry.h"
 #include "core/error.h"
-#include "gemm/gemm_provider.h"
 #include "measure/device_info.h"
 #include "report/report_writer.h"
 #include "report/study_results.h"
 #include "study/child_process.h"
+#include "study/pooling.h"
 #include "study/progress.h"
 #include "study/results_file.h"
+#include "study/study_settings.h"
 
 namespace libscout::study {
 
 namespace fs = std::filesystem;
+using nlohmann::json;
 
 namespace {
-
-// Stands for the study's reference cache folder in a step's arguments (made absolute at run time).
-constexpr const char* kReferenceDirArg = "@reference-cache@";
-
-int online_cores() {
-  const long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? static_cast<int>(n) : 1;
-}
 
 std::size_t default_memory_limit_mb() {
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
@@ -41,117 +34,224 @@ std::size_t default_memory_limit_mb() {
   return static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / (1u << 20) * 3 / 4;
 }
 
-std::string file_key(std::string key) {
-  for (char& c : key) {
-    if (c == '/' || c == ':' || c == ' ') c = '_';
+// Waits for other work to keep fewer than kBusyThresholdCores busy: at most `limit_s`, and only
+// while the study's waiting budget lasts (spent here). Returns the last reading (-1: unknown).
+double wait_for_quiet(double limit_s, double& budget_s) {
+  double busy = busy_cores(0.1);
+  double waited = 0;
+  while (busy >= kBusyThresholdCores && waited < limit_s && budget_s > 0 && !interrupted()) {
+    busy = busy_cores(0.5);
+    waited += 0.5;
+    budget_s -= 0.5;
   }
-  return key;
+  return busy;
 }
 
-template <typename Info>
-std::vector<std::string> pick(const std::vector<Info>& all, const std::vector<std::string>& wanted,
-                              const char* what, std::vector<std::string> exclude = {}) {
-  std::vector<std::string> out;
-  if (wanted.empty() || (wanted.size() == 1 && wanted[0] == "all")) {
-    for (const Info& i : all) {
-      if (i.available && std::find(exclude.begin(), exclude.end(), i.name) == exclude.end()) {
-        out.push_back(i.name);
+// What each GEMM provider answers to set_threads for each count, asked in a child process
+// (`libscout list --threads`) so that a library that misbehaves cannot take the study down.
+// Empty when the child fails: then every count is swept.
+ThreadAnswers probe_threads(const StudyOptions& o, const fs::path& dir, const ChildLimits& limits) {
+  const std::vector<int> counts = thread_counts(o);
+  std::string list;
+  for (int n : counts) list += (list.empty() ? "" : ",") + std::to_string(n);
+  const fs::path out = fs::absolute(dir / "raw" / "provider_threads.json");
+  std::vector<std::string> argv = {self_executable(), "list", "--threads", list, "--json-file",
+                                   out.string()};
+  for (const std::string& lib : o.blas_libs) argv.insert(argv.end(), {"--blas-lib", lib});
+  const ChildResult r = run_child(argv, limits);
+  ThreadAnswers answers;
+  std::ifstream f(out);
+  if (!r.ok() || !f) {
+    std::fprintf(stderr, "libscout study: note: could not ask the providers for their thread "
+                         "counts (%s); every count is swept\n", r.describe().c_str());
+    return answers;
+  }
+  try {
+    const json j = json::parse(f);
+    for (const auto& [provider, counts_json] : j.at("provider_threads").at("answers").items()) {
+      for (const auto& [asked, used] : counts_json.items()) {
+        answers[provider][std::stoi(asked)] = used.get<int>();
       }
     }
-    return out;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "libscout study: note: unreadable thread answers (%s)\n", e.what());
+    answers.clear();
   }
-  for (const std::string& name : wanted) {
-    const auto it = std::find_if(all.begin(), all.end(), [&](const Info& i) { return i.name == name; });
-    if (it == all.end()) {
-      std::string known;
-      for (const Info& i : all) known += (known.empty() ? "" : ", ") + i.name;
-      throw Error(std::string("unknown ") + what + " '" + name + "' (known: " + known + ")");
+  return answers;
+}
+
+json answers_json(const ThreadAnswers& answers) {
+  json j = json::object();
+  for (const auto& [provider, counts] : answers) {
+    for (const auto& [asked, used] : counts) j[provider][std::to_string(asked)] = used;
+  }
+  return j;
+}
+
+ThreadAnswers answers_from(const json& j) {
+  ThreadAnswers answers;
+  if (!j.is_object()) return answers;
+  for (const auto& [provider, counts] : j.items()) {
+    for (const auto& [asked, used] : counts.items()) {
+      answers[provider][std::stoi(asked)] = used.get<int>();
     }
-    out.push_back(name);  // an unavailable one is kept: its row says why
   }
-  return out;
+  return answers;
 }
 
-std::vector<int> thread_counts(const StudyOptions& o) {
-  std::vector<int> t = o.threads;
-  if (t.empty() && o.quick) t = {1};  // --quick: one thread count, to stay short
-  if (t.empty()) t = {1, o.cores > 0 ? o.cores : online_cores()};
-  for (int n : t) {
-    if (n < 1 || n > 1024) throw Error("thread counts must be in [1, 1024], got " + std::to_string(n));
+double round_median(const json& row, int round) {
+  for (const json& r : row.value("rounds", json::array())) {
+    if (r.value("round", 0) == round && r.value("status", "") == "ok" &&
+        r.value("median_ms", json()).is_number()) {
+      return r["median_ms"].get<double>();
+    }
   }
-  std::sort(t.begin(), t.end());
-  t.erase(std::unique(t.begin(), t.end()), t.end());
-  return t;
+  return -1;
 }
 
-// Measurement settings passed to every child.
-struct Timing {
-  std::string min_time, warmup, sizes, gemm_min_time;
-  double run_timeout, gemm_timeout;
+// Why a later round of this row is not worth running (kSlowRowMs, kSlowRowFactor), or "".
+std::string slow_row_reason(const ResultsFile& results, const Step& s) {
+  if (s.round < 2) return {};
+  const json* row = results.run_row(s.row);
+  if (row == nullptr) return {};
+  const double own = round_median(*row, 1);
+  if (own < kSlowRowMs) return {};
+  double fastest = std::numeric_limits<double>::infinity();
+  for (const json& other : results.document().at("runs")) {
+    if (other.value("model", "") != row->value("model", "")) continue;
+    if (const double m = round_median(other, 1); m > 0) fastest = std::min(fastest, m);
+  }
+  if (!(own > kSlowRowFactor * fastest)) return {};
+  std::ostringstream os;
+  os.precision(3);
+  os << "one inference takes " << own << " ms in round 1, over " << kSlowRowFactor
+     << " times the fastest backend's " << fastest << " ms: round 1 ranks it";
+  return os.str();
+}
+
+class StudyRunner {
+ public:
+  StudyRunner(const StudyOptions& o, const fs::path& dir, ResultsFile& results)
+      : o_(o), dir_(dir), results_(results), timing_(timing_for(o)), exe_(self_executable()) {
+    run_limits_ = {o.timeout_s > 0 ? o.timeout_s : timing_.run_timeout_s,
+                   o.memory_limit_mb ? o.memory_limit_mb : default_memory_limit_mb()};
+    gemm_limits_ = run_limits_;
+    gemm_limits_.timeout_s = o.timeout_s > 0 ? o.timeout_s : timing_.gemm_timeout_s;
+    wait_budget_s_ = 10 * timing_.quiet_wait_s;
+  }
+
+  const ChildLimits& run_limits() const { return run_limits_; }
+
+  // Runs the step (under `key`, which differs from s.key for a re-measurement); false when the
+  // study was interrupted.
+  bool run(const Step& s, const std::string& key, std::string& outcome, double& wall_s) {
+    const double busy = wait_for_quiet(timing_.quiet_wait_s, wait_budget_s_);
+    const std::string raw_rel = key == s.key ? s.raw_file
+                                             : s.raw_file.substr(0, s.raw_file.size() - 5) +
+                                                   "_remeasured.json";
+    const fs::path raw = fs::absolute(dir_ / raw_rel);
+    const fs::path reference_dir = fs::absolute(dir_ / "reference");
+    std::vector<std::string> argv = {exe_};
+    for (const std::string& a : s.args) {
+      argv.push_back(a == s.raw_file        ? raw.string()
+                     : a == kReferenceDirArg ? reference_dir.string()
+                                             : a);
+    }
+    std::error_code ec;
+    fs::remove(raw, ec);
+    const ChildResult r = run_child(argv, s.kind == "gemm" ? gemm_limits_ : run_limits_);
+    if (r.interrupted) return false;
+    ResultsFile::StepRecord rec{key, s.kind, s.row, s.round, s.identity, raw, r, busy};
+    const std::string status = results_.add_step(rec);
+    outcome = status == "ok" ? "ok" : status + ": " + results_.last_reason();
+    wall_s = r.wall_s;
+    return true;
+  }
+
+  void skip(const Step& s, const std::string& reason) {
+    ResultsFile::StepRecord rec{s.key, s.kind, s.row, s.round, s.identity, {}, {}, -1};
+    results_.skip_step(rec, reason);
+  }
+
+  bool machine_quiet_now() {
+    return wait_for_quiet(timing_.quiet_wait_s, wait_budget_s_) < kBusyThresholdCores;
+  }
+
+ private:
+  const StudyOptions& o_;
+  fs::path dir_;
+  ResultsFile& results_;
+  Timing timing_;
+  std::string exe_;
+  ChildLimits run_limits_, gemm_limits_;
+  double wait_budget_s_ = 0;
 };
 
-Timing timing_for(const StudyOptions& o) {
-  if (o.quick) return {"0.2", "1", "64,128,256", "0.05", 60, 60};
-  return {"1.0", "2", "64,128,256,512,1024,2048", "0.3", 300, 600};
+// The planned steps not done yet, in order. Returns false when interrupted.
+bool run_planned(const std::vector<const Step*>& todo, ResultsFile& results, StudyRunner& runner,
+                 int& not_ok) {
+  std::vector<double> estimates;
+  for (const Step* s : todo) estimates.push_back(s->estimate_s);
+  Progress progress(estimates);
+  for (std::size_t i = 0; i < todo.size(); ++i) {
+    const Step& s = *todo[i];
+    progress.begin_step(i, s.label);
+    if (const std::string why = s.kind == "run" ? slow_row_reason(results, s) : ""; !why.empty()) {
+      runner.skip(s, why);
+      progress.end_step(i, "skipped: " + why, 0);
+      continue;
+    }
+    std::string outcome;
+    double wall_s = 0;
+    if (!runner.run(s, s.key, outcome, wall_s)) {
+      progress.finish();
+      return false;
+    }
+    if (outcome != "ok") ++not_ok;
+    progress.end_step(i, outcome, wall_s);
+  }
+  progress.finish();
+  return true;
+}
+
+// Measures again, once, each round that was taken while other work kept the CPUs busy, if the
+// machine is quieter now. Returns false when interrupted.
+bool remeasure_busy_rounds(const StudyPlan& plan, ResultsFile& results, StudyRunner& runner) {
+  std::vector<const Step*> busy;
+  for (const Step& s : plan.steps) {
+    const json* row = s.kind == "run" ? results.run_row(s.row) : nullptr;
+    if (row == nullptr) continue;
+    for (const json& r : (*row)["rounds"]) {
+      if (r.value("step", "") == s.key && r.value("status", "") == "ok" && round_was_busy(r) &&
+          !r.value("remeasured", false)) {
+        busy.push_back(&s);
+      }
+    }
+  }
+  if (busy.empty()) return true;
+  std::fprintf(stderr, "libscout study: %zu round(s) were measured while other work kept the "
+                       "CPUs busy: measuring them again where the machine is quieter\n",
+               busy.size());
+  std::size_t again = 0;
+  for (const Step* s : busy) {
+    if (!runner.machine_quiet_now()) continue;  // as busy as before: the row stays marked
+    std::string outcome;
+    double wall_s = 0;
+    if (!runner.run(*s, s->key + "#2", outcome, wall_s)) return false;
+    ++again;
+  }
+  std::fprintf(stderr, "libscout study: measured %zu of them again; rows still busy are marked "
+                       "\"busy\"\n", again);
+  return true;
 }
 
 }  // namespace
-
-std::vector<Step> plan_study(const StudyOptions& o) {
-  const Timing t = timing_for(o);
-  const std::vector<int> threads = thread_counts(o);
-  std::vector<std::string> common;
-  for (const std::string& lib : o.blas_libs) common.insert(common.end(), {"--blas-lib", lib});
-  common.insert(common.end(), o.child_args.begin(), o.child_args.end());
-
-  std::vector<Step> steps;
-  if (!o.skip_gemm) {
-    for (const std::string& p : pick(gemm::list_providers(), o.providers, "GEMM provider")) {
-      for (int n : threads) {
-        Step s;
-        s.key = "gemm/" + p + "/t" + std::to_string(n);
-        s.kind = "gemm";
-        s.label = "SGEMM sweep on " + p + ", " + std::to_string(n) + " thread" + (n > 1 ? "s" : "");
-        s.raw_file = "raw/" + file_key(s.key) + ".json";
-        s.args = {"gemm", "--providers", p, "--threads", std::to_string(n), "--sizes", t.sizes,
-                  "--min-time", t.gemm_min_time, "--json", s.raw_file};
-        s.args.insert(s.args.end(), common.begin(), common.end());
-        s.estimate_s = o.quick ? 2 : 20;
-        s.identity = {{"provider", p}, {"threads", n}};
-        steps.push_back(std::move(s));
-      }
-    }
-  }
-  const auto backends = pick(list_backends(), o.backends, "backend", {"reference"});
-  for (const std::string& m : o.models) {
-    for (const std::string& b : backends) {
-      for (int n : threads) {
-        Step s;
-        s.key = "run/" + m + "/" + b + "/t" + std::to_string(n);
-        s.kind = "run";
-        s.label = m + " on " + b + ", " + std::to_string(n) + " thread" + (n > 1 ? "s" : "");
-        s.raw_file = "raw/" + file_key(s.key) + ".json";
-        s.args = {"run", m, "--backend", b, "--threads", std::to_string(n), "--min-time",
-                  t.min_time, "--warmup", t.warmup, "--json", s.raw_file, "--reference-cache",
-                  kReferenceDirArg};
-        if (o.energy != "off") {
-          s.args.push_back("--energy");
-          if (!o.meter.empty()) s.args.insert(s.args.end(), {"--meter", o.meter});
-        }
-        s.args.insert(s.args.end(), common.begin(), common.end());
-        s.estimate_s = o.quick ? 1.5 : 6;
-        s.identity = {{"model", m}, {"backend", b}, {"threads", n}};
-        steps.push_back(std::move(s));
-      }
-    }
-  }
-  return steps;
-}
 
 int run_study(const StudyOptions& o) {
   if (o.energy != "auto" && o.energy != "off") {
     throw Error("--energy takes auto or off, got '" + o.energy + "'");
   }
+  if (o.rounds < 0) throw Error("--rounds must be at least 1");
   const fs::path dir = o.out_dir;
   ResultsFile results(dir / "results.json");
   if (results.exists() && !o.resume) {
@@ -162,68 +262,47 @@ int run_study(const StudyOptions& o) {
   fs::create_directories(dir / "raw", ec);
   if (ec) throw Error("cannot create '" + (dir / "raw").string() + "': " + ec.message());
 
-  const std::vector<Step> steps = plan_study(o);
-  nlohmann::json config = {{"models", o.models},       {"threads", thread_counts(o)},
-                           {"energy", o.energy},       {"meter", o.meter},
-                           {"baseline", o.baseline},   {"quick", o.quick}};
+  StudyRunner runner(o, dir, results);
+  install_interrupt_handler();
+  ThreadAnswers answers;
   if (results.exists()) {
     results.load();
+    results.check_same_config(config_json(o));
+    answers = answers_from(results.document().value("provider_threads", json()));
   } else {
-    results.start(device_json(), config);
+    answers = probe_threads(o, dir, runner.run_limits());
+  }
+  const StudyPlan plan = plan_study(o, answers);
+  if (!results.exists()) {
+    results.start(device_json(), {{"config", plan.config},
+                                  {"method", plan.method},
+                                  {"round_order", plan.round_order},
+                                  {"not_swept", plan.not_swept},
+                                  {"provider_threads", answers_json(answers)}});
   }
   const std::set<std::string> done = results.finished_steps();
   std::vector<const Step*> todo;
-  for (const Step& s : steps) {
+  for (const Step& s : plan.steps) {
     if (!done.count(s.key)) todo.push_back(&s);
   }
   if (o.resume) {
     std::fprintf(stderr, "libscout study: resuming in %s: %zu of %zu steps already done\n",
-                 dir.c_str(), steps.size() - todo.size(), steps.size());
+                 dir.c_str(), plan.steps.size() - todo.size(), plan.steps.size());
   }
-
-  const Timing t = timing_for(o);
-  const ChildLimits run_limits{o.timeout_s > 0 ? o.timeout_s : t.run_timeout,
-                               o.memory_limit_mb ? o.memory_limit_mb : default_memory_limit_mb()};
-  ChildLimits gemm_limits = run_limits;
-  gemm_limits.timeout_s = o.timeout_s > 0 ? o.timeout_s : t.gemm_timeout;
-
-  install_interrupt_handler();
-  const std::string exe = self_executable();
-  std::vector<double> estimates;
-  for (const Step* s : todo) estimates.push_back(s->estimate_s);
-  Progress progress(estimates);
   int not_ok = 0;
-  for (std::size_t i = 0; i < todo.size(); ++i) {
-    const Step& s = *todo[i];
-    progress.begin_step(i, s.label);
-    const fs::path raw = fs::absolute(dir / s.raw_file);
-    std::vector<std::string> argv = {exe};
-    const fs::path reference_dir = fs::absolute(dir / "reference");
-    for (const std::string& a : s.args) {
-      argv.push_back(a == s.raw_file ? raw.string() : a == kReferenceDirArg ? reference_dir.string() : a);
-    }
-    fs::remove(raw, ec);
-    const ChildResult r = run_child(argv, s.kind == "gemm" ? gemm_limits : run_limits);
-    if (r.interrupted) {
-      progress.finish();
-      std::fprintf(stderr,
-                   "libscout study: interrupted; %zu step(s) saved in %s; continue with --resume\n",
-                   done.size() + i, (dir / "results.json").c_str());
-      return -1;
-    }
-    const std::string status = results.add_step(s.key, s.kind, s.identity, raw, r);
-    if (status != "ok") ++not_ok;
-    progress.end_step(i, status == "ok" ? "ok" : status + ": " + results.last_reason(), r.wall_s);
+  if (!run_planned(todo, results, runner, not_ok) ||
+      !remeasure_busy_rounds(plan, results, runner)) {
+    std::fprintf(stderr, "libscout study: interrupted; what finished is saved in %s; continue "
+                         "with --resume\n", (dir / "results.json").c_str());
+    return -1;
   }
-  progress.finish();
   results.finish();
   results.write_csv(dir / "results.csv");
   report::ReportOptions ro;
   ro.baseline = o.baseline;
   const report::ReportFiles files = report::write_report({report::load_study(dir)}, dir, ro);
   std::fprintf(stderr, "libscout study: %zu steps, %d not ok; results in %s, report in %s\n",
-               steps.size(), not_ok, (dir / "results.json").c_str(),
-               files.html.c_str());
+               plan.steps.size(), not_ok, (dir / "results.json").c_str(), files.html.c_str());
   return not_ok;
 }
 

@@ -1,9 +1,19 @@
 // `libscout study`: the paper's whole study on this device. Plans the steps (the SGEMM sweep of
-// every provider, every model on every backend at each thread count), runs each in its own child
-// process with time and memory limits, appends each finished step to DIR/results.json atomically,
-// resumes an interrupted study without repeating a step, and writes the report at the end.
+// every provider, then every model on every backend at each thread count, in R rounds whose order
+// is shuffled), runs each in its own child process with time and memory limits, appends each
+// finished step to DIR/results.json atomically, resumes an interrupted study without repeating a
+// step, and writes the report at the end.
+//
+// Rounds: each (model, backend, threads) row is measured once per round, the rows in a seeded
+// random order that differs per round, so that drift (a board heating up) and other work spread
+// over all rows instead of hitting some; a row's figures pool its rounds (src/study/pooling.h).
+// Thread counts a library cannot use (set_threads answers 1 for ATLAS) are not swept twice.
+// Before each step the study waits, bounded, for other work to leave the CPUs; a round measured
+// while other work kept them busy is measured again at the end when the machine is quieter.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,6 +33,9 @@ struct StudyOptions {
   bool quick = false;
   bool resume = false;
   bool skip_gemm = false;
+  int rounds = 0;                      // 0: 3, or 1 with --quick
+  std::uint64_t seed = 1;              // of the round orders and the bootstrap
+  double quiet_wait_s = -1;            // < 0: 5 s, or 1 s with --quick
   double timeout_s = 0;                // 0: by step kind
   std::size_t memory_limit_mb = 0;     // 0: three quarters of physical memory
   std::vector<std::string> blas_libs;  // --blas-lib paths, passed on to the children
@@ -32,8 +45,10 @@ struct StudyOptions {
 
 // One measurement: its stable key (what --resume matches) and the command that performs it.
 struct Step {
-  std::string key;   // e.g. "run/mobilenet_v1/gemm:blis/t2", "gemm/openblas/t1"
+  std::string key;   // e.g. "run/mobilenet_v1/gemm:blis/t2/r1", "gemm/openblas/t1"
   std::string kind;  // "run" | "gemm"
+  std::string row;   // run steps: the row they measure, "run/mobilenet_v1/gemm:blis/t2"
+  int round = 0;     // run steps: 1..rounds
   std::string label;  // for progress lines
   std::vector<std::string> args;  // libscout arguments, without the executable
   std::string raw_file;           // where the child writes its JSON, relative to the study dir
@@ -41,11 +56,26 @@ struct Step {
   nlohmann::json identity;        // model/backend/threads or provider/threads, for failed rows
 };
 
-std::vector<Step> plan_study(const StudyOptions& opts);
+// What each GEMM provider answers to set_threads(n) for the requested counts
+// (`libscout list --threads`): provider -> requested -> used. Providers missing from it are
+// swept at every count.
+using ThreadAnswers = std::map<std::string, std::map<int, int>>;
+
+struct StudyPlan {
+  std::vector<Step> steps;
+  nlohmann::json config;       // the options that decide what is measured (compared on --resume)
+  nlohmann::json method;       // how it is measured
+  nlohmann::json round_order;  // per round, the row keys in order
+  nlohmann::json not_swept;    // thread counts left out, with why
+};
+
+// Throws Error for unknown models, backends or providers and bad thread counts.
+StudyPlan plan_study(const StudyOptions& opts, const ThreadAnswers& answers = {});
 
 // Runs (or resumes) the study; returns the number of steps that did not end "ok", or -1 when it
 // was interrupted (what it finished is saved).
-// Throws Error for bad options or when DIR holds a study and --resume was not given.
+// Throws Error for bad options, when DIR holds a study and --resume was not given, and when
+// --resume is given with options that differ from the saved study's (naming each difference).
 int run_study(const StudyOptions& opts);
 
 }  // namespace libscout::study

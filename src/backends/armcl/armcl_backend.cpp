@@ -94,6 +94,7 @@ armcl::LayerDesc describe(const Graph& g, const Layer& l) {
     case OpKind::kFlatten: d.kind = armcl::Kind::kFlatten; break;
     case OpKind::kRelu: d.kind = armcl::Kind::kRelu; break;
     case OpKind::kRelu6: d.kind = armcl::Kind::kRelu6; break;
+    case OpKind::kReshape: break;  // declined by supports()
   }
   if (!l.weight.empty()) d.weight = l.weight.data();
   if (!l.bias.empty()) d.bias = l.bias.data();
@@ -165,6 +166,10 @@ class ArmclBackend final : public Backend {
   std::string name() const override { return name_; }
 
   Support supports(const Graph& g, const Layer& l) const override {
+    if (l.op == OpKind::kReshape) return Support::no("reshape (a copy) is left to the baseline");
+    if ((l.op == OpKind::kMaxPool || l.op == OpKind::kAvgPool) && !l.pool().symmetric()) {
+      return Support::no("asymmetric pooling padding is not mapped");
+    }
     const std::string why = armcl::check_layer(target_, describe(g, l));
     if (why.empty()) return Support::yes();
     return Support::no(why);
@@ -189,6 +194,8 @@ class ArmclBackend final : public Backend {
 }  // namespace
 }  // namespace libscout
 
+LIBSCOUT_PLUGIN_PROVIDES("backend", "armcl-neon");
+LIBSCOUT_PLUGIN_PROVIDES("backend", "armcl-cl");
 LIBSCOUT_PLUGIN_ENTRY libscout_register_plugin(libscout::PluginRegistry& registry) {
   using libscout::armcl::Target;
   registry.add_backend(

@@ -188,7 +188,7 @@ class GemmBackend final : public Backend {
   Support supports(const Graph&, const Layer&) const override { return Support::yes(); }
 
   std::unique_ptr<Segment> prepare(const SegmentSpec& spec, const ExecOptions& opts) override {
-    provider_->set_threads(opts.threads);
+    threads_used_ = provider_->set_threads(opts.threads);
     auto segment = std::make_unique<LayerSegment>();
     for (LayerId id : spec.layers) {
       const Layer& l = spec.graph->layers[id];
@@ -214,10 +214,19 @@ class GemmBackend final : public Backend {
     return segment;
   }
 
+  // The provider's version and its own answer to set_threads() (the count it really uses: 1 for
+  // single-threaded libraries), once a segment was prepared.
+  nlohmann::json settings() const override {
+    nlohmann::json j = {{"provider", provider_->name()}, {"library_version", provider_->version()}};
+    if (threads_used_ > 0) j["threads"] = threads_used_;
+    return j;
+  }
+
   GemmTimeAccount account_;
 
  private:
   std::unique_ptr<gemm::Provider> provider_;
+  int threads_used_ = 0;
 };
 
 }  // namespace

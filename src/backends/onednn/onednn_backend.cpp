@@ -48,6 +48,28 @@ void set_threads(int threads) {
 #endif
 }
 
+// The team size OpenMP really gives a parallel region of this thread (after set_threads): what
+// oneDNN's primitives run on. 0 when oneDNN does not use OpenMP here.
+int openmp_team_size() {
+#ifdef LIBSCOUT_ONEDNN_OPENMP
+  int team = 0;
+#pragma omp parallel
+  {
+#pragma omp single
+    team = omp_get_num_threads();
+  }
+  return team;
+#else
+  return 0;
+#endif
+}
+
+std::string runtime_version() {
+  const dnnl_version_t* v = dnnl_version();
+  return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+         std::to_string(v->patch) + (v->hash != nullptr ? std::string(" (") + v->hash + ")" : "");
+}
+
 std::string engine_error() {
   try {
     if (dnnl::engine::get_count(dnnl::engine::kind::cpu) == 0) return "oneDNN reports no CPU engine";
@@ -447,7 +469,9 @@ class OnednnBackend final : public Backend {
   std::string name() const override { return "onednn"; }
 
   Support supports(const Graph& g, const Layer& l) const override {
+    if (l.op == OpKind::kReshape) return Support::no("reshape (a copy) is left to the baseline");
     if (l.op == OpKind::kMaxPool || l.op == OpKind::kAvgPool) {
+      if (!l.pool().symmetric()) return Support::no("asymmetric pooling padding is not mapped");
       const PoolPlan plan = plan_pool(g, l);
       if (!plan.why_not.empty()) return Support::no(plan.why_not);
     }
@@ -455,16 +479,26 @@ class OnednnBackend final : public Backend {
   }
 
   std::unique_ptr<Segment> prepare(const SegmentSpec& spec, const ExecOptions& opts) override {
-    return std::make_unique<DnnlSegment>(spec, opts, engine_);
+    auto segment = std::make_unique<DnnlSegment>(spec, opts, engine_);
+    team_ = openmp_team_size();  // the segment has just set this thread's team size
+    return segment;
+  }
+
+  nlohmann::json settings() const override {
+    nlohmann::json j = {{"library_version", runtime_version()}};
+    if (team_ > 0) j["threads"] = team_;
+    return j;
   }
 
  private:
   dnnl::engine engine_;
+  int team_ = 0;
 };
 
 }  // namespace
 }  // namespace libscout
 
+LIBSCOUT_PLUGIN_PROVIDES("backend", "onednn");
 LIBSCOUT_PLUGIN_ENTRY libscout_register_plugin(libscout::PluginRegistry& registry) {
   registry.add_backend({"onednn",
                         "oneDNN " + std::to_string(DNNL_VERSION_MAJOR) + "." +

@@ -33,6 +33,7 @@
 #include "backends/common/buffer_pool.h"
 #include "core/error.h"
 #include "core/plugins.h"
+#include "platform/packages.h"
 
 namespace libscout {
 namespace {
@@ -552,7 +553,10 @@ class XnnpackBackend final : public Backend {
   Support supports(const Graph& g, const Layer& l) const override {
     switch (l.op) {
       case OpKind::kMaxPool:
-      case OpKind::kAvgPool: return pool_support(g, l);
+      case OpKind::kAvgPool:
+        if (!l.pool().symmetric()) return Support::no("asymmetric pooling padding is not mapped");
+        return pool_support(g, l);
+      case OpKind::kReshape: return Support::no("reshape (a copy) is left to the baseline");
       default: return Support::yes();
     }
   }
@@ -565,10 +569,23 @@ class XnnpackBackend final : public Backend {
       pool.reset(pthreadpool_create(threads));
       if (!pool) throw Error("xnnpack: pthreadpool_create(" + std::to_string(threads) + ") failed");
     }
+    threads_ = static_cast<int>(pthreadpool_get_threads_count(pool.get()));
     return std::make_unique<XnnSegment>(spec, pool.get());
   }
 
+  // XNNPACK has no version call: its library file and package. Threads: the pool's own count.
+  nlohmann::json settings() const override {
+    nlohmann::json j = {
+        {"library_version",
+         platform::library_version_from_file(reinterpret_cast<void*>(&xnn_initialize))},
+        {"pthreadpool", platform::library_version_from_file(
+                            reinterpret_cast<void*>(&pthreadpool_get_threads_count))}};
+    if (threads_ > 0) j["threads"] = threads_;
+    return j;
+  }
+
  private:
+  int threads_ = 0;
   // One pool per thread count; segments keep a pointer, the backend outlives its engines.
   std::map<int, std::unique_ptr<pthreadpool, PoolDeleter>> pools_;
 };
@@ -576,6 +593,7 @@ class XnnpackBackend final : public Backend {
 }  // namespace
 }  // namespace libscout
 
+LIBSCOUT_PLUGIN_PROVIDES("backend", "xnnpack");
 LIBSCOUT_PLUGIN_ENTRY libscout_register_plugin(libscout::PluginRegistry& registry) {
   registry.add_backend({"xnnpack",
                         "XNNPACK operators in NHWC (convolution, pooling, fully connected, ...), "

@@ -42,6 +42,7 @@ class ArmclNeonProvider final : public Provider {
 }  // namespace
 }  // namespace libscout::gemm
 
+LIBSCOUT_PLUGIN_PROVIDES("provider", "armcl-neon");
 LIBSCOUT_PLUGIN_ENTRY libscout_register_plugin(libscout::PluginRegistry& registry) {
   registry.add_provider({"armcl-neon", "Arm Compute Library's NEGEMM (NEON)", nullptr,
                          [] { return std::make_unique<libscout::gemm::ArmclNeonProvider>(); }});

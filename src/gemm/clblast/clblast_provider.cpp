@@ -248,6 +248,7 @@ std::string unavailable_reason() {
 }  // namespace
 }  // namespace libscout::gemm
 
+LIBSCOUT_PLUGIN_PROVIDES("provider", "clblast");
 LIBSCOUT_PLUGIN_ENTRY libscout_register_plugin(libscout::PluginRegistry& registry) {
   registry.add_provider({"clblast",
                          "CLBlast SGEMM over OpenCL (the first GPU, else the first device; "

@@ -47,6 +47,7 @@ class OnednnGemmProvider final : public Provider {
 }  // namespace
 }  // namespace libscout::gemm
 
+LIBSCOUT_PLUGIN_PROVIDES("provider", "onednn");
 LIBSCOUT_PLUGIN_ENTRY libscout_register_plugin(libscout::PluginRegistry& registry) {
   registry.add_provider({"onednn", "oneDNN's SGEMM (dnnl_sgemm, OpenMP threads)", nullptr,
                          [] { return std::make_unique<libscout::gemm::OnednnGemmProvider>(); }});
