@@ -49,11 +49,15 @@ void add_study_command(CLI::App& app) {
                   "Rounds: every row measured once per round, rows shuffled per round (default 3; "
                   "1 with --quick)")
       ->check(CLI::Range(1, 100));
+  cmd->add_option("--gpu-batch", o->gpu_batch,
+                  "GPU backends: the throughput batch measured next to batch 1 (1: batch 1 only)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
   cmd->add_option("--seed", o->seed, "Seed of the round orders and the bootstrap intervals")
       ->capture_default_str();
   cmd->add_option("--quiet-wait", o->quiet_wait_s,
                   "Longest wait, seconds, for other work to leave the CPUs before a step (default "
-                  "5; 1 with --quick; the whole study waits at most 10 times this)")
+                  "5; 0.5 with --quick; the whole study waits at most 10 times this)")
       ->check(CLI::Range(0.0, 3600.0));
   cmd->add_flag("--resume", o->resume, "Continue an interrupted study in --out");
   cmd->add_flag("--no-gemm", o->skip_gemm, "Leave out the SGEMM sweep");

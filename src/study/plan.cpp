@@ -106,6 +106,49 @@ nlohmann::json list_or_all(const std::vector<std::string>& given) {
   return given.empty() ? nlohmann::json::array({"all"}) : nlohmann::json(given);
 }
 
+bool runs_on_gpu(const std::vector<BackendInfo>& infos, const std::string& name) {
+  for (const BackendInfo& i : infos) {
+    if (i.name == name) return i.device == DeviceKind::kGpu;
+  }
+  return false;
+}
+
+// Batch sizes of GPU rows: 1 and the throughput batch (none when --gpu-batch is 1).
+std::vector<int> gpu_batches(const StudyOptions& o) {
+  if (o.gpu_batch < 1 || o.gpu_batch > 4096) {
+    throw Error("--gpu-batch must be in [1, 4096], got " + std::to_string(o.gpu_batch));
+  }
+  return o.gpu_batch == 1 ? std::vector<int>{1} : std::vector<int>{1, o.gpu_batch};
+}
+
+// One row: model `m` on backend `b` with `n` threads at `batch` (the round is set later).
+Step run_step(const StudyOptions& o, const Timing& t, const std::vector<std::string>& common,
+              const std::string& m, const std::string& b, int n, int batch) {
+  Step s;
+  s.kind = "run";
+  s.row = "run/" + m + "/" + b + "/t" + std::to_string(n);
+  s.label = m + " on " + b + ", " + plural_threads(n);
+  if (batch > 1) {
+    s.row += "/b" + std::to_string(batch);
+    s.label = m + " on " + b + ", batch " + std::to_string(batch);
+  }
+  s.args = {"run", m, "--backend", b, "--threads", std::to_string(n), "--batch",
+            std::to_string(batch), "--min-time", fixed(t.min_time_s), "--min-iterations",
+            std::to_string(t.min_iterations), "--warmup", std::to_string(t.warmup),
+            "--reference-cache", kReferenceDirArg};
+  if (o.energy != "off") {
+    s.args.insert(s.args.end(), {"--energy", "--energy-min-time", fixed(t.energy_window_s),
+                                 "--idle-time", fixed(t.idle_s), "--cooldown",
+                                 fixed(t.cooldown_s)});
+    if (!o.meter.empty()) s.args.insert(s.args.end(), {"--meter", o.meter});
+  }
+  s.args.insert(s.args.end(), common.begin(), common.end());
+  s.estimate_s = o.quick ? 1.5 : 2.5;
+  s.identity = {{"model", m}, {"backend", b}, {"threads", n}, {"threads_requested", n},
+                {"batch", batch}};
+  return s;
+}
+
 }  // namespace
 
 std::vector<int> thread_counts(const StudyOptions& o) {
@@ -137,7 +180,7 @@ Timing timing_for(const StudyOptions& o) {
   t.gemm_max_call_s = o.quick ? 0.2 : 1.0;
   t.run_timeout_s = o.quick ? 60 : 300;
   t.gemm_timeout_s = o.quick ? 60 : 600;
-  t.quiet_wait_s = o.quiet_wait_s >= 0 ? o.quiet_wait_s : o.quick ? 1 : 5;
+  t.quiet_wait_s = o.quiet_wait_s >= 0 ? o.quiet_wait_s : o.quick ? 0.5 : 5;
   return t;
 }
 
@@ -147,6 +190,7 @@ nlohmann::json config_json(const StudyOptions& o) {
           {"rounds", timing_for(o).rounds}, {"seed", o.seed},
           {"energy", o.energy},         {"meter", o.meter},
           {"baseline", o.baseline},     {"quick", o.quick},
+          {"gpu_batch", o.gpu_batch},
           {"gemm", !o.skip_gemm},       {"blas_libs", o.blas_libs},
           {"cpu_args", o.child_args}};
 }
@@ -211,32 +255,25 @@ StudyPlan plan_study(const StudyOptions& o, const ThreadAnswers& answers) {
       }
     }
   }
-  // The rows, then R rounds of them in shuffled orders.
+  // The rows, then R rounds of them in shuffled orders. GPU backends: host threads do not matter,
+  // so one thread, at batch 1 (latency) and at the throughput batch (--gpu-batch).
   std::map<std::string, Step> rows;
   std::vector<std::string> keys;
-  const auto backends = pick(list_backends(), o.backends, "backend", {"reference"});
+  const std::vector<BackendInfo> infos = list_backends();
+  const auto backends = pick(infos, o.backends, "backend", {"reference"});
+  auto add_row = [&](Step s) {
+    keys.push_back(s.row);
+    rows.emplace(s.row, std::move(s));
+  };
   for (const std::string& m : o.models) {
     for (const std::string& b : backends) {
+      if (runs_on_gpu(infos, b)) {
+        for (int batch : gpu_batches(o)) add_row(run_step(o, t, common, m, b, 1, batch));
+        continue;
+      }
       const std::string provider = b.rfind("gemm:", 0) == 0 ? b.substr(5) : "";
       for (int n : useful_counts(threads, answers, provider, "backend", b, plan.not_swept)) {
-        Step s;
-        s.kind = "run";
-        s.row = "run/" + m + "/" + b + "/t" + std::to_string(n);
-        s.label = m + " on " + b + ", " + plural_threads(n);
-        s.args = {"run", m, "--backend", b, "--threads", std::to_string(n), "--min-time",
-                  fixed(t.min_time_s), "--min-iterations", std::to_string(t.min_iterations),
-                  "--warmup", std::to_string(t.warmup), "--reference-cache", kReferenceDirArg};
-        if (o.energy != "off") {
-          s.args.insert(s.args.end(), {"--energy", "--energy-min-time", fixed(t.energy_window_s),
-                                       "--idle-time", fixed(t.idle_s), "--cooldown",
-                                       fixed(t.cooldown_s)});
-          if (!o.meter.empty()) s.args.insert(s.args.end(), {"--meter", o.meter});
-        }
-        s.args.insert(s.args.end(), common.begin(), common.end());
-        s.estimate_s = o.quick ? 1.5 : 2.5;
-        s.identity = {{"model", m}, {"backend", b}, {"threads", n}, {"threads_requested", n}};
-        keys.push_back(s.row);
-        rows.emplace(s.row, std::move(s));
+        add_row(run_step(o, t, common, m, b, n, 1));
       }
     }
   }

@@ -34,8 +34,9 @@ struct StudyOptions {
   bool resume = false;
   bool skip_gemm = false;
   int rounds = 0;                      // 0: 3, or 1 with --quick
+  int gpu_batch = 64;                  // GPU backends: the throughput batch, next to batch 1
   std::uint64_t seed = 1;              // of the round orders and the bootstrap
-  double quiet_wait_s = -1;            // < 0: 5 s, or 1 s with --quick
+  double quiet_wait_s = -1;            // < 0: 5 s, or 0.5 s with --quick
   double timeout_s = 0;                // 0: by step kind
   std::size_t memory_limit_mb = 0;     // 0: three quarters of physical memory
   std::vector<std::string> blas_libs;  // --blas-lib paths, passed on to the children

@@ -7,6 +7,8 @@
 
 #include "core/graph.h"
 #include "core/passes.h"
+#include "backends/reference/reference_backend.h"
+#include "measure/model_benchmark.h"
 #include "models/graph_builder.h"
 #include "models/zoo.h"
 #include "support/backend_check.h"
@@ -22,6 +24,26 @@ int model_resolution() {
 #else
   return 224;
 #endif
+}
+
+// reference_outputs() computes a batch image by image on several threads: the result must be
+// bit for bit what one engine computes on the whole batch.
+TEST(Reference, BatchComputedPerImageEqualsTheWholeBatch) {
+  const Graph g = load_model("squeezenet1.1", {.batch = 3, .resolution = 64});
+  const Tensor input = make_input(g);
+  const std::vector<Tensor> per_image = reference_outputs(g, input);
+  auto reference = make_reference_backend();
+  Engine engine(g, *reference, nullptr, {});
+  engine.set_input(input);
+  engine.run();
+  ASSERT_EQ(per_image.size(), g.outputs.size());
+  for (std::size_t o = 0; o < g.outputs.size(); ++o) {
+    const Tensor whole = engine.output_tensor(static_cast<int>(o));
+    ASSERT_EQ(per_image[o].shape(), whole.shape());
+    for (std::size_t i = 0; i < whole.size(); ++i) {
+      ASSERT_EQ(per_image[o].data()[i], whole.data()[i]) << "output " << o << " element " << i;
+    }
+  }
 }
 
 TEST(Zoo, MacCountsMatchThePublishedArchitectures) {
