@@ -126,7 +126,7 @@ TEST_F(Cudnn, SettingsRecordWhatRan) {
   Engine engine(g, *backend, nullptr, ExecOptions{});
   const nlohmann::json s = backend->settings();
   for (const char* key : {"gpu", "cudnn_version", "cublas_version", "math", "cuda_graph",
-                          "convolutions", "graph"}) {
+                          "convolutions", "graph", "micro_batches", "branch_concurrency"}) {
     EXPECT_TRUE(s.contains(key)) << key << " missing from " << s.dump();
   }
   EXPECT_EQ(s["cuda_graph"], "on");
@@ -140,6 +140,17 @@ TEST_F(Cudnn, SettingsRecordWhatRan) {
     ++conv_keys;
   }
   EXPECT_EQ(conv_keys, 26);
+}
+
+// A large input is also tried in micro-batches (the upload of the next part overlapped with the
+// layers on this one); whichever way is kept gives the reference result.
+TEST_F(Cudnn, LargeInputTriesMicroBatches) {
+  const Graph g = load_model("squeezenet1.1", {.batch = 16});  // 9.6 MB of input
+  expect_valid_with(g, ExecOptions{});
+  auto backend = create_backend("cudnn");
+  Engine engine(g, *backend, nullptr, ExecOptions{});
+  const std::string micro = backend->settings()["micro_batches"].get<std::string>();
+  EXPECT_NE(micro.find("2 micro-batches of 8"), std::string::npos) << micro;
 }
 
 TEST_F(Cudnn, TF32IsRecordedWhenAllowed) {

@@ -26,8 +26,6 @@ class CudnnBackend final : public Backend {
       case OpKind::kConv2d:
       case OpKind::kRelu:
       case OpKind::kRelu6:
-      case OpKind::kMaxPool:
-      case OpKind::kAvgPool:
       case OpKind::kGlobalAvgPool:
       case OpKind::kConcat:
       case OpKind::kFullyConnected:
@@ -35,6 +33,11 @@ class CudnnBackend final : public Backend {
       case OpKind::kBatchNorm:
       case OpKind::kAdd:
       case OpKind::kFlatten: return Support::yes();
+      case OpKind::kMaxPool:
+      case OpKind::kAvgPool:
+        if (l.pool().symmetric()) return Support::yes();
+        return Support::no("asymmetric pooling padding is not mapped");
+      case OpKind::kReshape: break;
     }
     (void)g;
     return Support::no(std::string("no cuDNN mapping for ") + op_name(l.op));

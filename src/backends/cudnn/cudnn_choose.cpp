@@ -1,6 +1,7 @@
 #include "backends/cudnn/cudnn_choose.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -10,6 +11,9 @@
 namespace libscout::cudnn {
 
 namespace {
+
+// Candidates of one layer are measured for at most this long (the fastest so far is kept).
+constexpr double kLayerBudgetSeconds = 4.0;
 
 std::string format_us(double us) {
   char buf[32];
@@ -43,16 +47,20 @@ double Chooser::error_against_check(const DeviceView& out) {
   return std::sqrt(host[0] / host[1]);
 }
 
-double Chooser::time_us(const Candidate& c) {
-  // One eager run sizes the repetitions so that a timed launch lasts a few hundred microseconds.
+double Chooser::once_us(const Candidate& c) {
   cuda::Event start, stop;
-  Exec e{&lib_, stream_.get(), &workspace_};
+  const Exec e{&lib_, stream_.get(), &workspace_};
   start.record(stream_.get());
   c.run(e);
   stop.record(stream_.get());
   stream_.synchronize();
-  const double once_us = std::max(1.0, cuda::elapsed_ms(start, stop) * 1e3);
-  const int reps = std::clamp(static_cast<int>(300.0 / once_us), 3, 30);
+  return cuda::elapsed_ms(start, stop) * 1e3;
+}
+
+// kReps-like repetitions sized from one eager run, so that a timed launch lasts a few hundred
+// microseconds; the best of three launches after a warm-up.
+double Chooser::time_us(const Candidate& c, double once) {
+  const int reps = std::clamp(static_cast<int>(300.0 / std::max(1.0, once)), 3, 30);
   cuda::ReplayableWork work(
       [&](cudaStream_t s) {
         lib_.bind(s);
@@ -84,7 +92,15 @@ Choice Chooser::choose(std::vector<Candidate> candidates, std::span<const Device
   std::string check_name;
   Choice best;
   best.device_us = std::numeric_limits<double>::infinity();
+  const auto started = std::chrono::steady_clock::now();
   for (Candidate& c : candidates) {
+    const double spent_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (best.run && spent_s > kLayerBudgetSeconds) {
+      rejected.push_back(c.name + " (not tried: this layer's " +
+                         std::to_string(int(kLayerBudgetSeconds)) + " s of prepare time are spent)");
+      continue;
+    }
     if (c.workspace > workspace_.bytes()) {
       rejected.push_back(c.name + " (rejected: needs " + mib(c.workspace) +
                          " of workspace, over the limit of " + mib(workspace_.bytes()) + ")");
@@ -107,7 +123,13 @@ Choice Chooser::choose(std::vector<Candidate> candidates, std::span<const Device
                            " by a relative L2 error of " + format_error(err) + ")");
         continue;
       }
-      const double us = time_us(c);
+      // An eager run far slower than the best so far is not worth timing properly.
+      const double once = once_us(c);
+      if (best.run && once > 3 * best.device_us + 20) {
+        rejected.push_back(c.name + " (not timed: one eager run took " + format_us(once) + ")");
+        continue;
+      }
+      const double us = time_us(c, once);
       timed.push_back({c.name, us});
       if (us < best.device_us) {
         best.name = c.name;
@@ -130,6 +152,12 @@ Choice Chooser::choose(std::vector<Candidate> candidates, std::span<const Device
   for (const std::string& r : rejected) report += "; " + r;
   if (!best.run) throw Error("no way of running it worked: " + report);
   best.report = report;
+  if (verbose()) {
+    std::fprintf(stderr, "[cudnn] %zu candidates in %.0f ms: %s\n", candidates.size(),
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                           started).count(),
+                 report.c_str());
+  }
   return best;
 }
 

@@ -41,7 +41,8 @@ class Chooser {
   cudaStream_t stream() const { return stream_.get(); }
 
  private:
-  double time_us(const Candidate& c);
+  double once_us(const Candidate& c);
+  double time_us(const Candidate& c, double once);
   double error_against_check(const DeviceView& out);
 
   Library& lib_;

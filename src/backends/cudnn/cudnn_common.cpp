@@ -93,6 +93,11 @@ bool graph_api_enabled() {
   return v == nullptr || std::string(v) != "0";
 }
 
+bool verbose() {
+  const char* v = std::getenv("LIBSCOUT_CUDNN_VERBOSE");
+  return v != nullptr && std::string(v) != "0";
+}
+
 std::string mib(std::size_t bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));

@@ -86,16 +86,28 @@ struct Workspace {
   std::size_t bytes() const { return buffer.bytes(); }
 };
 
-// What a layer's work is enqueued with.
+// What a layer's work is enqueued with. A segment that splits its batch into micro-batches runs
+// every layer once per micro-batch: `image` is the micro-batch's first image, and every view a
+// layer holds (sized for one micro-batch) is moved there by at().
 struct Exec {
   Library* lib = nullptr;
   cudaStream_t stream = nullptr;
   Workspace* workspace = nullptr;
+  std::int64_t image = 0;
 };
+
+inline DeviceView at(const DeviceView& v, const Exec& e) {
+  DeviceView moved = v;
+  moved.base += e.image * v.batch_stride;
+  return moved;
+}
 
 // Whether convolutions also try the graph API's engines (cudnn_graph_api.h): on unless the
 // environment sets LIBSCOUT_CUDNN_GRAPH_API=0 (a diagnostic switch; settings() records it).
 bool graph_api_enabled();
+
+// LIBSCOUT_CUDNN_VERBOSE=1: prepare() reports each layer's candidates on stderr as it goes.
+bool verbose();
 
 // "3.2 MiB" for messages.
 std::string mib(std::size_t bytes);

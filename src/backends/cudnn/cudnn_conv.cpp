@@ -38,8 +38,8 @@ struct ConvState {
   FilterDesc wd;
   ConvDesc cd;
 
-  void prepad(cudaStream_t s) const {
-    if (padded) pad_zeros(src, x, pad_top, pad_left, s);
+  void prepad(const Exec& e) const {
+    if (padded) pad_zeros(at(src, e), at(x, e), pad_top, pad_left, e.stream);
   }
   const float* bias_or_null() const { return has_bias ? bias.get() : nullptr; }
 };
@@ -67,7 +67,7 @@ std::shared_ptr<ConvState> make_state(const LayerContext& ctx) {
     st->x.h += p.pad_top + p.pad_bottom;
     st->x.w += p.pad_left + p.pad_right;
     st->x.batch_stride = st->x.image_elements();
-    st->pad_buffer.resize(static_cast<std::size_t>(st->x.elements()));
+    st->pad_buffer.resize(static_cast<std::size_t>(st->x.image_elements()) * ctx.images);
     st->x.base = st->pad_buffer.get();
     pad_h = pad_w = 0;
   }
@@ -108,7 +108,7 @@ std::shared_ptr<ConvState> make_state(const LayerContext& ctx) {
 std::vector<cudnnConvolutionFwdAlgoPerf_t> find_algorithms(const ConvState& st,
                                                            const LayerContext& ctx) {
   ctx.lib.bind(ctx.stream);
-  st.prepad(ctx.stream);
+  st.prepad(Exec{&ctx.lib, ctx.stream, &ctx.workspace});
   cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
   int returned = 0;
   check(cudnnFindConvolutionForwardAlgorithmEx(
@@ -137,13 +137,13 @@ Candidate unfused(const std::shared_ptr<ConvState>& st, cudnnConvolutionFwdAlgo_
   c.name = std::string("cudnn ") + algo_name(algo) + epilogue_name(*st);
   c.workspace = ws;
   c.run = [st, algo, ws](const Exec& e) {
-    st->prepad(e.stream);
+    st->prepad(e);
+    const DeviceView x = at(st->x, e), y = at(st->y, e);
     const float one = 1.0f, zero = 0.0f;
-    check(cudnnConvolutionForward(e.lib->dnn(), &one, *st->xd, st->x.base, st->wd,
-                                  st->weight.get(), st->cd, algo, e.workspace->data(), ws, &zero,
-                                  *st->yd, st->y.base),
+    check(cudnnConvolutionForward(e.lib->dnn(), &one, *st->xd, x.base, st->wd, st->weight.get(),
+                                  st->cd, algo, e.workspace->data(), ws, &zero, *st->yd, y.base),
           "cudnnConvolutionForward");
-    bias_activation(st->y, st->bias_or_null(), st->act, e.stream);
+    bias_activation(y, st->bias_or_null(), st->act, e.stream);
   };
   return c;
 }
@@ -158,12 +158,13 @@ Candidate fused(const std::shared_ptr<ConvState>& st, cudnnConvolutionFwdAlgo_t 
   c.workspace = ws;
   std::shared_ptr<ActDesc> act = activation_desc(st->act);
   c.run = [st, algo, ws, act](const Exec& e) {
-    st->prepad(e.stream);
+    st->prepad(e);
+    const DeviceView x = at(st->x, e), y = at(st->y, e);
     const float one = 1.0f, zero = 0.0f;
     check(cudnnConvolutionBiasActivationForward(
-              e.lib->dnn(), &one, *st->xd, st->x.base, st->wd, st->weight.get(), st->cd, algo,
-              e.workspace->data(), ws, &zero, *st->yd, st->y.base, *st->bd, st->bias.get(),
-              *act, *st->yd, st->y.base),
+              e.lib->dnn(), &one, *st->xd, x.base, st->wd, st->weight.get(), st->cd, algo,
+              e.workspace->data(), ws, &zero, *st->yd, y.base, *st->bd, st->bias.get(), *act,
+              *st->yd, y.base),
           "cudnnConvolutionBiasActivationForward");
   };
   return c;
@@ -176,19 +177,20 @@ Candidate pointwise_gemm(const std::shared_ptr<ConvState>& st) {
   c.name = std::string(st->y.n == 1 ? "cublas sgemm" : "cublas sgemm strided batched") +
            epilogue_name(*st);
   c.run = [st](const Exec& e) {
-    const int hw = st->y.h * st->y.w, cin = st->x.c, cout = st->y.c;
+    const DeviceView x = at(st->x, e), y = at(st->y, e);
+    const int hw = y.h * y.w, cin = x.c, cout = y.c;
     const float one = 1.0f, zero = 0.0f;
-    if (st->y.n == 1) {
-      check(cublasSgemm(e.lib->blas(), CUBLAS_OP_N, CUBLAS_OP_N, hw, cout, cin, &one, st->x.base,
-                        hw, st->weight.get(), cin, &zero, st->y.base, hw),
+    if (y.n == 1) {
+      check(cublasSgemm(e.lib->blas(), CUBLAS_OP_N, CUBLAS_OP_N, hw, cout, cin, &one, x.base, hw,
+                        st->weight.get(), cin, &zero, y.base, hw),
             "cublasSgemm");
     } else {
       check(cublasSgemmStridedBatched(e.lib->blas(), CUBLAS_OP_N, CUBLAS_OP_N, hw, cout, cin,
-                                      &one, st->x.base, hw, st->x.batch_stride, st->weight.get(),
-                                      cin, 0, &zero, st->y.base, hw, st->y.batch_stride, st->y.n),
+                                      &one, x.base, hw, x.batch_stride, st->weight.get(), cin, 0,
+                                      &zero, y.base, hw, y.batch_stride, y.n),
             "cublasSgemmStridedBatched");
     }
-    bias_activation(st->y, st->bias_or_null(), st->act, e.stream);
+    bias_activation(y, st->bias_or_null(), st->act, e.stream);
   };
   return c;
 }

@@ -254,7 +254,6 @@ Candidate plan_candidate(const ConvProblem& pr, const OpGraph& g, const Desc& co
         "reading the plan's workspace size");
   Candidate c;
   c.name = "cudnn graph engine " + std::to_string(info.index) +
-           (info.runtime_compiled ? " (runtime-compiled)" : "") +
            (g.fused ? " fused conv+bias" + std::string(pr.act == Act::kRelu6  ? "+relu6"
                                                        : pr.act == Act::kRelu ? "+relu"
                                                                               : "")
@@ -268,8 +267,8 @@ Candidate plan_candidate(const ConvProblem& pr, const OpGraph& g, const Desc& co
   const bool fused = g.fused;
   c.run = [pr, plan, keep, fused](const Exec& e) {
     const std::int64_t uids[4] = {kX, kW, kY, kBias};
-    void* ptrs[4] = {pr.x.base, const_cast<float*>(pr.weight), pr.y.base,
-                     const_cast<float*>(pr.bias)};
+    const DeviceView x = at(pr.x, e), y = at(pr.y, e);
+    void* ptrs[4] = {x.base, const_cast<float*>(pr.weight), y.base, const_cast<float*>(pr.bias)};
     const std::int64_t count = fused ? 4 : 3;
     void* ws = e.workspace->data();
     BackendDesc pack(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
@@ -279,7 +278,7 @@ Candidate plan_candidate(const ConvProblem& pr, const OpGraph& g, const Desc& co
     pack.set(CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws, "pack workspace");
     pack.finalize("finalizing the variant pack");
     check(cudnnBackendExecute(e.lib->dnn(), plan->get(), pack.get()), "cudnnBackendExecute");
-    if (!fused) bias_activation(pr.y, pr.has_bias ? pr.bias : nullptr, pr.act, e.stream);
+    if (!fused) bias_activation(y, pr.has_bias ? pr.bias : nullptr, pr.act, e.stream);
   };
   return c;
 }
@@ -313,17 +312,26 @@ std::vector<Candidate> graph_api_conv_candidates(const ConvProblem& pr, Library&
         try {
           const EngineInfo info = engine_info(config);
           if (std::find(seen.begin(), seen.end(), info.index) != seen.end()) continue;
+          seen.push_back(info.index);
           if (info.reduced_precision) continue;
           if (info.tensor_core && !lib.allow_tf32()) continue;
-          if (info.runtime_compiled && runtime_compiled >= 2) continue;
-          seen.push_back(info.index);
+          // Runtime-compiled engines compile with NVRTC when their plan is built: seconds each,
+          // a minute for a network. They are left out (and counted in the report).
+          if (info.runtime_compiled) {
+            ++runtime_compiled;
+            continue;
+          }
           out.push_back(plan_candidate(pr, g, config, info, lib.dnn()));
           ++taken;
-          runtime_compiled += info.runtime_compiled;
         } catch (const Error& e) {
           out.push_back(failing(what, e.what()));
         }
       }
+    }
+    if (runtime_compiled > 0) {
+      out.push_back(failing(std::string(what) + ": " + std::to_string(runtime_compiled) +
+                                " runtime-compiled engine(s)",
+                            "not tried (NVRTC compilation in prepare takes seconds each)"));
     }
     if (taken == 0) {
       out.push_back(failing(what, "cuDNN's heuristics proposed no FP32 engine for this graph"));

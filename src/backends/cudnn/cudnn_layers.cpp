@@ -40,14 +40,15 @@ Candidate cudnn_pool(const DeviceView& x, const DeviceView& y, const PoolWindow&
   auto xd = tensor_desc(x), yd = tensor_desc(y);
   return {"cudnn pooling", 0, [=](const Exec& e) {
             const float one = 1.0f, zero = 0.0f;
-            check(cudnnPoolingForward(e.lib->dnn(), *desc, &one, *xd, x.base, &zero, *yd, y.base),
+            check(cudnnPoolingForward(e.lib->dnn(), *desc, &one, *xd, at(x, e).base, &zero, *yd,
+                                      at(y, e).base),
                   "cudnnPoolingForward");
           }};
 }
 
 Candidate caffe_pool_kernel(const DeviceView& x, const DeviceView& y, const PoolWindow& w) {
   return {"caffe pooling kernel", 0,
-          [=](const Exec& e) { caffe_pool(x, y, w, e.stream); }};
+          [=](const Exec& e) { caffe_pool(at(x, e), at(y, e), w, e.stream); }};
 }
 
 Candidate softmax(const DeviceView& x, const DeviceView& y) {
@@ -55,8 +56,8 @@ Candidate softmax(const DeviceView& x, const DeviceView& y) {
   return {"cudnn softmax (channel mode)", 0, [=](const Exec& e) {
             const float one = 1.0f, zero = 0.0f;
             check(cudnnSoftmaxForward(e.lib->dnn(), CUDNN_SOFTMAX_ACCURATE,
-                                      CUDNN_SOFTMAX_MODE_CHANNEL, &one, *xd, x.base, &zero, *yd,
-                                      y.base),
+                                      CUDNN_SOFTMAX_MODE_CHANNEL, &one, *xd, at(x, e).base, &zero,
+                                      *yd, at(y, e).base),
                   "cudnnSoftmaxForward");
           }};
 }
@@ -70,8 +71,9 @@ Candidate batch_norm(const Layer& l, const DeviceView& x, const DeviceView& y) {
   return {"cudnn batch norm (inference)", 0, [=](const Exec& e) {
             const float one = 1.0f, zero = 0.0f;
             check(cudnnBatchNormalizationForwardInference(
-                      e.lib->dnn(), CUDNN_BATCHNORM_SPATIAL, &one, &zero, *xd, x.base, *yd,
-                      y.base, *pd, gamma->get(), beta->get(), mean->get(), var->get(), eps),
+                      e.lib->dnn(), CUDNN_BATCHNORM_SPATIAL, &one, &zero, *xd, at(x, e).base,
+                      *yd, at(y, e).base, *pd, gamma->get(), beta->get(), mean->get(), var->get(),
+                      eps),
                   "cudnnBatchNormalizationForwardInference");
           }};
 }
@@ -81,7 +83,8 @@ Candidate activation(Act act, const DeviceView& x, const DeviceView& y) {
   auto ad = activation_desc(act);
   return {act == Act::kRelu ? "cudnn relu" : "cudnn clipped relu 6", 0, [=](const Exec& e) {
             const float one = 1.0f, zero = 0.0f;
-            check(cudnnActivationForward(e.lib->dnn(), *ad, &one, *xd, x.base, &zero, *yd, y.base),
+            check(cudnnActivationForward(e.lib->dnn(), *ad, &one, *xd, at(x, e).base, &zero, *yd,
+                                         at(y, e).base),
                   "cudnnActivationForward");
           }};
 }
@@ -106,7 +109,8 @@ Candidate concat_copies(const PlannedLayer& pl, const std::vector<DeviceView>& i
                                                 " of " + std::to_string(ins.size()) +
                                                 " inputs copied, the rest written in place";
   return {name, 0, [copies](const Exec& e) {
-            for (const auto& [src, dst] : copies) {
+            for (const auto& [from, to] : copies) {
+              const DeviceView src = at(from, e), dst = at(to, e);
               check(cudaMemcpy2DAsync(dst.base, dst.batch_stride * sizeof(float), src.base,
                                       src.batch_stride * sizeof(float),
                                       src.image_elements() * sizeof(float), src.n,
@@ -120,13 +124,14 @@ Candidate concat_copies(const PlannedLayer& pl, const std::vector<DeviceView>& i
 
 std::vector<Candidate> fully_connected_candidates(const LayerContext& ctx) {
   const PlannedLayer& pl = ctx.layer;
-  const DeviceView x = ctx.inputs[0], y = ctx.output;
+  const DeviceView x0 = ctx.inputs[0], y0 = ctx.output;
   auto w = device_copy(pl.weight());
   auto b = pl.bias().empty() ? nullptr : device_copy(pl.bias());
   const Act act = to_act(pl.activation);
-  const int in_f = static_cast<int>(x.image_elements()), out_f = y.c;
+  const int in_f = static_cast<int>(x0.image_elements()), out_f = y0.c;
   // Y^T (out x N, column-major, ld = Y's batch stride) = W (out x in) X^T (in x N).
   return {{"cublas sgemm + bias kernel", 0, [=](const Exec& e) {
+             const DeviceView x = at(x0, e), y = at(y0, e);
              const float one = 1.0f, zero = 0.0f;
              check(cublasSgemm(e.lib->blas(), CUBLAS_OP_T, CUBLAS_OP_N, out_f, x.n, in_f, &one,
                                w->get(), in_f, x.base, static_cast<int>(x.batch_stride), &zero,
@@ -148,6 +153,11 @@ std::vector<Candidate> pool_candidates(const LayerContext& ctx) {
          l.op == OpKind::kMaxPool, p.count_include_pad};
   }
   std::vector<Candidate> out{caffe_pool_kernel(x, y, w)};
+  out.push_back({"caffe pooling kernel, input rows in shared memory", 0, [=](const Exec& e) {
+                   if (!caffe_pool_rows(at(x, e), at(y, e), w, e.stream)) {
+                     throw Error("a band of input rows does not fit in shared memory");
+                   }
+                 }});
   if (cudnn_pool_fits(x, y, w)) out.push_back(cudnn_pool(x, y, w));
   return out;
 }
@@ -165,7 +175,9 @@ std::vector<Candidate> other_candidates(const LayerContext& ctx) {
     case OpKind::kAdd: {
       const DeviceView a = ctx.inputs[0], b = ctx.inputs[1];
       const Act act = to_act(pl.activation);
-      return {{"add kernel", 0, [=](const Exec& e) { add_activation(a, b, y, act, e.stream); }}};
+      return {{"add kernel", 0, [=](const Exec& e) {
+                 add_activation(at(a, e), at(b, e), at(y, e), act, e.stream);
+               }}};
     }
     default: break;
   }

@@ -11,14 +11,16 @@
 namespace libscout::cudnn {
 
 // What a layer's candidates may use: its input and output views, the library, the workspace, and
-// a stream to run cuDNN's find call on.
+// a stream to run cuDNN's find call on. Candidates move their views to the micro-batch they run
+// (at(view, exec)).
 struct LayerContext {
   const PlannedLayer& layer;
-  std::vector<DeviceView> inputs;
+  std::vector<DeviceView> inputs;  // views of one micro-batch (its first images)
   DeviceView output;
   Library& lib;
   Workspace& workspace;
   cudaStream_t stream;
+  int images = 1;  // of the whole batch: buffers a layer keeps for itself are sized for them
 };
 
 // Convolution: cuDNN's algorithms as its find call ranks them (measured with the workspace limit),

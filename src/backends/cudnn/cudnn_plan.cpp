@@ -196,6 +196,9 @@ void SegmentPlan::place(const SegmentSpec& spec) {
     first[root_[layers_[j].output]] = std::min(first[root_[layers_[j].output]], i);
     for (ValueId v : layers_[i].layer->inputs) last[root_[v]] = std::max(last[root_[v]], j);
   }
+  // Uploaded values live to the end: with micro-batches, later parts of the input arrive while
+  // the layers run on the first.
+  for (ValueId v : uploads_) last[root_[v]] = end;
   for (std::size_t v = 0; v < nv; ++v) {
     if (!spec.exported[v] || !produced[v] || !materialized[v]) continue;
     downloads_.push_back(static_cast<ValueId>(v));

@@ -5,12 +5,16 @@
 // buffer, replays the graph (or, with a profiler attached, runs layer by layer, synchronizing
 // around each), and copies the exported values out. Every intermediate stays on the device.
 //
-// Independent convolutions that follow each other (SqueezeNet's expand pairs) may run on two
-// streams at once, with a second set of library handles and workspace: prepare() records the
-// inference both ways, checks that they give the same outputs, and keeps the faster.
+// Two ways of overlapping work are measured in prepare() and kept only where they are faster:
+// - independent convolutions that follow each other (SqueezeNet's expand pairs) on two streams,
+//   with a second set of library handles and workspace (and only if the outputs are identical);
+// - for a large input, micro-batches: the batch is uploaded in parts on a copy stream while the
+//   layers already run on the parts that have arrived (the layers' methods are then chosen for
+//   the micro-batch size).
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -42,23 +46,38 @@ class CudnnSegment final : public Segment {
     Choice choice;
     bool concurrent_with_next = false;
   };
+  // One way of running the whole segment.
+  struct Build {
+    int micro_batches = 1;
+    std::vector<Op> ops;
+    bool two_streams = false;
+    double ms = 0;  // one inference, as measured
+    std::size_t workspace = 0, side_workspace = 0;
+    std::string streams_report;
+  };
 
-  void allocate(const SegmentSpec& spec);
-  void choose_all(const ExecOptions& opts);
-  void choose_concurrency(const ExecOptions& opts);
-  void enqueue(cudaStream_t s, bool concurrent);
+  void allocate();
+  Build build(int micro_batches, const ExecOptions& opts);
+  void choose_layers(Build& b, const ExecOptions& opts);
+  void choose_streams(Build& b, const ExecOptions& opts);
+  int micro_batch_option() const;
+  void enqueue(cudaStream_t s, const Build& b, bool two_streams);
+  void enqueue_uploads(cudaStream_t s, int micro_batches);
+  void enqueue_downloads(cudaStream_t s);
   void run_profiled(const ExecContext& ctx);
   void describe(const ExecOptions& opts);
+  int batch() const { return plan_.graph().shape(plan_.graph().input).n; }
 
   SegmentPlan plan_;
   std::shared_ptr<Library> lib_, side_lib_;
   cuda::DeviceBuffer<float> arena_;
   Workspace workspace_, side_workspace_;
-  cuda::Stream side_stream_;
-  cuda::Event fork_, join_;
-  std::string concurrency_;  // what choose_concurrency() found
+  cuda::Stream side_stream_, copy_stream_;
+  cuda::Event fork_, join_, copy_fork_;
+  std::vector<std::unique_ptr<cuda::Event>> uploaded_;  // one per micro-batch
   std::vector<Transfer> uploads_, downloads_;
-  std::vector<Op> ops_;
+  Build build_;
+  std::string micro_batch_report_;
   std::unique_ptr<cuda::ReplayableWork> work_;
   cuda::Event start_, stop_;
   double last_ms_ = -1.0;

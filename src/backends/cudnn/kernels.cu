@@ -109,6 +109,40 @@ __global__ void caffe_pool_kernel(const float* x, I sx, int in_h, int in_w, floa
   }
 }
 
+// One block per band of `band` output rows of one (n, c) plane: the input rows the band's windows
+// touch are staged in shared memory (coalesced), then each thread reduces windows from there.
+__global__ void caffe_pool_rows_kernel(const float* x, long long sx, int channels, int in_h,
+                                       int in_w, float* y, long long sy, int out_h, int out_w,
+                                       PoolWindow p, int band, int bands) {
+  extern __shared__ float rows[];
+  const long long plane = blockIdx.x / bands;
+  const int oy0 = static_cast<int>(blockIdx.x % bands) * band;
+  const int oy1 = min(oy0 + band, out_h);
+  const long long n = plane / channels, c = plane % channels;
+  const float* xp = x + n * sx + c * static_cast<long long>(in_h) * in_w;
+  float* yp = y + n * sy + c * static_cast<long long>(out_h) * out_w;
+  const int r0 = max(oy0 * p.stride_h - p.pad_h, 0);
+  const int r1 = min((oy1 - 1) * p.stride_h - p.pad_h + p.kernel_h, in_h);
+  for (int i = threadIdx.x; i < (r1 - r0) * in_w; i += blockDim.x) rows[i] = xp[r0 * in_w + i];
+  __syncthreads();
+  for (int i = threadIdx.x; i < (oy1 - oy0) * out_w; i += blockDim.x) {
+    const int oy = oy0 + i / out_w, ox = i % out_w;
+    const int y0 = oy * p.stride_h - p.pad_h, x0 = ox * p.stride_w - p.pad_w;
+    const int y1 = min(y0 + p.kernel_h, in_h + p.pad_h), x1 = min(x0 + p.kernel_w, in_w + p.pad_w);
+    const int ys = max(y0, 0), xs = max(x0, 0), ye = min(y1, in_h), xe = min(x1, in_w);
+    float acc = p.is_max ? -INFINITY : 0.0f;
+    for (int iy = ys; iy < ye; ++iy) {
+      const float* row = rows + (iy - r0) * in_w;
+      for (int ix = xs; ix < xe; ++ix) acc = p.is_max ? fmaxf(acc, row[ix]) : acc + row[ix];
+    }
+    if (!p.is_max) {
+      const int count = p.count_include_pad ? (y1 - y0) * (x1 - x0) : (ye - ys) * (xe - xs);
+      acc = count > 0 ? acc / static_cast<float>(count) : 0.0f;
+    }
+    yp[static_cast<long long>(oy) * out_w + ox] = acc;
+  }
+}
+
 __device__ __forceinline__ std::uint32_t mix(std::uint32_t h) {  // a 32-bit integer hash
   h ^= h >> 16;
   h *= 0x7feb352dU;
@@ -215,6 +249,24 @@ void caffe_pool(const DeviceView& x, const DeviceView& y, const PoolWindow& p, c
         y.image_elements(), total);
   }
   check_launch("caffe_pool");
+}
+
+bool caffe_pool_rows(const DeviceView& x, const DeviceView& y, const PoolWindow& p,
+                     cudaStream_t s) {
+  constexpr int kSharedBytes = 24 * 1024;
+  const int row_floats = kSharedBytes / static_cast<int>(sizeof(float)) / x.w;
+  // Input rows of a band of b output rows: (b - 1) * stride + kernel.
+  const int band = std::min(y.h, (row_floats - p.kernel_h) / p.stride_h + 1);
+  if (band < 1) return false;
+  const int bands = (y.h + band - 1) / band;
+  const long long blocks = static_cast<long long>(y.n) * y.c * bands;
+  if (blocks > 2147483647LL) return false;
+  const int in_rows = std::min((band - 1) * p.stride_h + p.kernel_h, x.h);
+  caffe_pool_rows_kernel<<<static_cast<unsigned>(blocks), kThreads,
+                           static_cast<std::size_t>(in_rows) * x.w * sizeof(float), s>>>(
+      x.base, x.batch_stride, x.c, x.h, x.w, y.base, y.batch_stride, y.h, y.w, p, band, bands);
+  check_launch("caffe_pool_rows");
+  return true;
 }
 
 void fill_uniform(const DeviceView& v, std::uint32_t seed, cudaStream_t s) {

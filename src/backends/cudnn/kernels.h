@@ -41,6 +41,11 @@ struct PoolWindow {
 // Caffe's pooling, exactly as the reference computes it: the window clipped to the padded input,
 // then to the input; the average divides by the first (count_include_pad) or the second.
 void caffe_pool(const DeviceView& x, const DeviceView& y, const PoolWindow& p, cudaStream_t s);
+// The same result, each block staging a band of input rows in shared memory so that every input
+// element is read from memory about once. False (nothing launched) where a single row band does
+// not fit.
+bool caffe_pool_rows(const DeviceView& x, const DeviceView& y, const PoolWindow& p,
+                     cudaStream_t s);
 
 // Seeded values in [-1, 1): inputs for measuring and cross-checking algorithms in prepare().
 void fill_uniform(const DeviceView& v, std::uint32_t seed, cudaStream_t s);
