@@ -15,6 +15,8 @@
 #include <iterator>
 #include <map>
 #include <set>
+#include <string>
+#include <vector>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -66,6 +68,43 @@ class StudyTest : public ::testing::Test {
   fs::path dir_;
 };
 
+// Checks on a study's own results.json: every row says what really ran, the method is recorded,
+// and no row appears twice.
+void expect_what_ran_is_said(const json& r) {
+  for (const char* key : {"warmup", "min_time_s", "min_iterations", "rounds", "seed", "ci_method",
+                          "ci_level", "bootstrap_resamples", "energy_min_time_s", "idle_s",
+                          "cooldown_s", "cpu_governor", "smt_siblings_used", "physical_cores",
+                          "quiet_wait_s", "busy_threshold_cores"}) {
+    EXPECT_TRUE(r["method"].contains(key)) << "method." << key << " missing";
+  }
+  EXPECT_TRUE(r["method"]["warmup"].is_number());
+  EXPECT_TRUE(r["method"]["min_time_s"].is_number());
+  std::set<std::string> steps;
+  for (const json& row : r["runs"]) {
+    EXPECT_TRUE(steps.insert(row["step"].get<std::string>()).second) << "twice: " << row["step"];
+    if (row["status"] != "ok") continue;
+    for (const char* key : {"threads", "threads_requested", "threads_source", "library_versions",
+                            "fallback_layers", "fallback_time_share", "ci"}) {
+      EXPECT_TRUE(row.contains(key)) << key << " missing in " << row["step"];
+    }
+    EXPECT_FALSE(row["library_version"].get<std::string>().empty()) << row["step"];
+    const std::string backend = row["backend"];
+    const std::string library = backend.rfind("gemm:", 0) == 0 ? backend.substr(5) : backend;
+    EXPECT_TRUE(r["libraries"].contains(library)) << library << " not in " << r["libraries"];
+    EXPECT_LE(row["latency_ms"]["ci_low"].get<double>(), row["latency_ms"]["median"].get<double>());
+    EXPECT_GE(row["latency_ms"]["ci_high"].get<double>(),
+              row["latency_ms"]["median"].get<double>());
+  }
+  std::set<std::string> gemm_rows;
+  for (const json& row : r["gemm"]) {
+    EXPECT_TRUE(gemm_rows.insert(row.value("provider", "") + "/" + row.value("step", "") + "/" +
+                                 std::to_string(row.value("m", 0)) + "x" +
+                                 std::to_string(row.value("n", 0)) + "x" +
+                                 std::to_string(row.value("k", 0))).second)
+        << "twice: " << row.dump();
+  }
+}
+
 TEST_F(StudyTest, QuickStudyCoversEveryAvailableBackendAndProvider) {
   ASSERT_EQ(libscout("study --quick --threads 1 --out " + dir_.string()), 0);
   const json r = results();
@@ -90,6 +129,7 @@ TEST_F(StudyTest, QuickStudyCoversEveryAvailableBackendAndProvider) {
     if (p.available) EXPECT_TRUE(providers.count(p.name)) << "provider " << p.name << " has no row";
   }
   EXPECT_TRUE(fs::exists(dir_ / "results.csv"));
+  expect_what_ran_is_said(r);
   // The report: Table 2 and every figure, in both formats.
   for (const char* name : {"report.html", "report.md"}) {
     std::ifstream f(dir_ / name);
@@ -98,6 +138,42 @@ TEST_F(StudyTest, QuickStudyCoversEveryAvailableBackendAndProvider) {
     EXPECT_NE(text.find("Table 2"), std::string::npos) << name;
     EXPECT_GE(count_of(text, name == std::string("report.html") ? "<svg" : ".svg"), 4) << name;
   }
+}
+
+// A single-threaded library asked for 2 threads answers 1: it is measured at 1 thread only, its
+// row says 1, and `not_swept` says why; a multi-threaded one is measured at both.
+TEST_F(StudyTest, SingleThreadedLibrariesAreMeasuredOnceAtOneThread) {
+  std::vector<std::string> single = {"naive"};
+  for (const gemm::ProviderInfo& p : gemm::list_providers()) {
+    if (p.available && (p.name == "atlas" || p.name == "netlib")) single.push_back(p.name);
+  }
+  std::string backends = "gemm:openblas", providers = "openblas";
+  for (const std::string& p : single) backends += ",gemm:" + p, providers += "," + p;
+  ASSERT_EQ(libscout("study --quick --threads 1,2 --models squeezenet1.1 --backends " + backends +
+                     " --providers " + providers + " --quiet-wait 0 --out " + dir_.string()),
+            0);
+  const json r = results();
+  std::map<std::string, std::set<int>> requested;
+  for (const json& row : r["runs"]) {
+    requested[row["backend"]].insert(row["threads_requested"].get<int>());
+    EXPECT_EQ(row["status"], "ok") << row["step"] << ": " << row["reason"];
+    if (row["backend"] != "gemm:openblas" && row["status"] == "ok") {
+      EXPECT_EQ(row["threads"], 1) << row["step"];
+      EXPECT_EQ(row["threads_source"], "library") << row["step"];
+    }
+  }
+  for (const json& row : r["gemm"]) {
+    if (row["provider"] != "openblas") EXPECT_EQ(row["threads_requested"], 1) << row.dump();
+  }
+  EXPECT_EQ(requested["gemm:openblas"], (std::set<int>{1, 2}));
+  for (const std::string& p : single) {
+    EXPECT_EQ(requested["gemm:" + p], std::set<int>{1}) << p;
+    bool said = false;
+    for (const json& n : r["not_swept"]) said = said || n.value("backend", "") == "gemm:" + p;
+    EXPECT_TRUE(said) << p << " not in not_swept: " << r["not_swept"];
+    EXPECT_EQ(r["provider_threads"][p]["2"], 1) << p;
+  }
+  expect_what_ran_is_said(r);
 }
 
 TEST_F(StudyTest, KilledStudyResumesWithEveryStepExactlyOnce) {
