@@ -72,7 +72,15 @@ tbody th { background: #f7f7f7; white-space: normal; min-width: 9rem; max-width:
   position: sticky; left: 0; }
 tbody tr:nth-child(even) td { background: #fcfcfc; }
 figure { margin: 1rem 0 2rem; }
-figure svg { display: block; max-width: 100%; height: auto; border: 1px solid #eee; }
+.panels { display: flex; flex-wrap: wrap; gap: 0.6rem; }
+.panels svg { display: block; width: 100%; max-width: 560px; height: auto; border: 1px solid #eee; }
+.summary { display: grid; grid-template-columns: repeat(auto-fill, minmax(17rem, 1fr));
+  gap: 0.7rem; margin: 0.5rem 0 1.2rem; }
+.card { border: 1px solid #d5dde8; border-left: 5px solid #4e79a7; border-radius: 4px;
+  padding: 0.5rem 0.8rem; background: #f7f9fc; }
+.card h2 { font-size: 0.95rem; margin: 0; border: 0; padding: 0; color: #444; }
+.card .pick { font-size: 1.25rem; font-weight: bold; margin: 0.2rem 0; }
+.card p { margin: 0.2rem 0; font-size: 0.9rem; }
 figcaption { font-size: 0.9rem; color: #555; margin-top: 0.4rem; max-width: 75ch; }
 @media (max-width: 600px) {
   body { font-size: 15px; }
@@ -130,6 +138,10 @@ std::string render_markdown(const Document& document) {
     } else if (const auto* figure = std::get_if<FigureBlock>(&block)) {
       out << "![" << figure->caption << "](" << figure->file << ")\n\n*" << figure->caption
           << "*\n\n";
+    } else if (const auto* summary = std::get_if<Summary>(&block)) {
+      for (const auto& card : summary->cards)
+        out << "- **" << card.title << ": " << card.headline << "**. " << card.detail << "\n";
+      out << "\n";
     }
   }
   return out.str();
@@ -153,8 +165,15 @@ std::string render_html(const Document& document) {
     } else if (const auto* table = std::get_if<Table>(&block)) {
       html_table(out, *table);
     } else if (const auto* figure = std::get_if<FigureBlock>(&block)) {
-      out << "<figure>\n" << figure->svg << "<figcaption>" << escape_html(figure->caption)
-          << "</figcaption>\n</figure>\n";
+      out << "<figure>\n<div class=\"panels\">\n";
+      for (const auto& panel : figure->panels) out << panel;
+      out << "</div>\n<figcaption>" << escape_html(figure->caption) << "</figcaption>\n</figure>\n";
+    } else if (const auto* summary = std::get_if<Summary>(&block)) {
+      out << "<section class=\"summary\">\n";
+      for (const auto& card : summary->cards)
+        out << "<div class=\"card\"><h2>" << escape_html(card.title) << "</h2><p class=\"pick\">"
+            << escape_html(card.headline) << "</p><p>" << escape_html(card.detail) << "</p></div>\n";
+      out << "</section>\n";
     }
   }
   out << "</main>\n</body>\n</html>\n";

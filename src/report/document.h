@@ -38,10 +38,22 @@ struct Table {
 struct FigureBlock {
   std::string file;  // relative to the report, e.g. "figures/latency.svg"
   std::string caption;
-  std::string svg;  // the <svg> element, inlined into the HTML
+  std::string svg;                  // the whole figure (the file's content)
+  std::vector<std::string> panels;  // its panels, each an <svg> element, inlined into the HTML
 };
 
-using Block = std::variant<Heading, Paragraph, BulletList, Table, FigureBlock>;
+// The report's first screen: one card per choice to make (a model on a device), each naming the
+// library to use in a headline, with the figures behind it in a sentence.
+struct Summary {
+  struct Card {
+    std::string title;     // "SqueezeNet v1.1 on rpi3"
+    std::string headline;  // "xnnpack (4 threads)"
+    std::string detail;    // "3.33x faster (3.10x to 3.52x) than gemm:openblas; ..."
+  };
+  std::vector<Card> cards;
+};
+
+using Block = std::variant<Heading, Paragraph, BulletList, Table, FigureBlock, Summary>;
 
 struct Document {
   std::string title;

@@ -16,14 +16,6 @@ void add_unique(std::vector<T>& list, const T& value) {
   if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(value);
 }
 
-svg::Figure new_figure(std::string title, std::size_t panels) {
-  svg::Figure figure;
-  figure.title = std::move(title);
-  figure.panel_width = panels <= 1 ? 640 : 460;
-  figure.panel_height = 360;
-  return figure;
-}
-
 // Models and backends in the order they first appear over all devices, so that every panel
 // lists them alike.
 std::vector<std::string> all_models(const std::vector<StudyResults>& studies) {
@@ -33,22 +25,57 @@ std::vector<std::string> all_models(const std::vector<StudyResults>& studies) {
   return models;
 }
 
-std::vector<std::string> backends_of(const StudyResults& study) {
+std::vector<std::string> backends_of(const StudyResults& study, const std::string& model) {
   std::vector<std::string> backends;
-  for (const auto& run : study.runs) add_unique(backends, run.backend);
+  for (const auto& run : study.runs)
+    if (run.model == model) add_unique(backends, run.backend);
   return backends;
 }
 
-// The row a bar shows: the backend's best rankable row for the model, by `better`.
-template <typename Better>
-const RunRow* best_row(const StudyResults& study, const std::string& model,
-                       const std::string& backend, Better better) {
-  const RunRow* winner = nullptr;
+std::string panel_title(const std::vector<StudyResults>& studies, const StudyResults& study,
+                        const std::string& what) {
+  return studies.size() > 1 ? study.device.label + ": " + what : what;
+}
+
+// "xnnpack · 2 thr", "cudnn · GPU · batch 64", with " · busy" for a row timed while other work
+// kept the machine busy.
+std::string row_label(const RunRow& row) {
+  std::string label = row.backend + " \u00b7 " +
+                      (row.device == "gpu" ? std::string("GPU")
+                                           : std::to_string(row.threads) + " thr");
+  if (row.batch > 1) label += " \u00b7 batch " + std::to_string(row.batch);
+  if (row.measured_on_busy_machine()) label += " \u00b7 busy";
+  return label;
+}
+
+// What a backend with no rankable row for the model shows instead of a bar.
+std::string missing_note(const StudyResults& study, const std::string& model,
+                         const std::string& backend) {
+  std::string note = "not measured";
   for (const auto& run : study.runs) {
-    if (run.model != model || run.backend != backend || !run.rankable()) continue;
-    if (!winner || better(run, *winner)) winner = &run;
+    if (run.model != model || run.backend != backend) continue;
+    std::string status = to_string(run.status);
+    if (run.status == RowStatus::ok) status = "not validated";
+    note = status + (run.reason.empty() ? "" : ": " + run.reason);
+    if (run.status == RowStatus::failed || run.status == RowStatus::crashed) break;
   }
-  return winner;
+  return note;
+}
+
+// Each backend's best rankable row for the model (by `better`, among rows `fits` accepts).
+template <typename Fits, typename Better>
+std::vector<const RunRow*> best_rows(const StudyResults& study, const std::string& model,
+                                     Fits fits, Better better) {
+  std::map<std::string, const RunRow*> best;
+  for (const auto& run : study.runs) {
+    if (run.model != model || !run.rankable() || !fits(run)) continue;
+    auto& slot = best[run.backend];
+    if (!slot || better(run, *slot)) slot = &run;
+  }
+  std::vector<const RunRow*> rows;
+  for (const auto& [backend, row] : best) rows.push_back(row);
+  std::sort(rows.begin(), rows.end(), [&](const RunRow* a, const RunRow* b) { return better(*a, *b); });
+  return rows;
 }
 
 bool less_time(const RunRow& a, const RunRow& b) {
@@ -56,177 +83,204 @@ bool less_time(const RunRow& a, const RunRow& b) {
 }
 
 double energy_of(const RunRow& row) {
-  return row.energy && row.energy->mj_per_inference ? *row.energy->mj_per_inference : INFINITY;
+  return row.energy_figure().mj_per_inference.value_or(INFINITY);
 }
 
 bool less_energy(const RunRow& a, const RunRow& b) { return energy_of(a) < energy_of(b); }
 
-// What to write in an empty bar slot: the status of the backend's rows for this model.
-std::string missing_note(const StudyResults& study, const std::string& model,
-                         const std::string& backend) {
-  std::string note;
-  for (const auto& run : study.runs) {
-    if (run.model != model || run.backend != backend) continue;
-    if (run.status == RowStatus::failed || run.status == RowStatus::crashed) return "failed";
-    note = run.status == RowStatus::ok ? "not validated" : to_string(run.status);
-  }
-  return note;
+svg::BarRow bar(const RunRow& row, double value, std::optional<Interval> ci) {
+  svg::BarRow bar_row;
+  bar_row.label = row_label(row);
+  bar_row.segments.push_back({row.backend, value});
+  if (ci) bar_row.interval = std::make_pair(ci->lo, ci->hi);
+  return bar_row;
 }
 
-// A grouped bar chart of one value per backend and model on one device.
-template <typename Better, typename Value>
-svg::GroupedBarChart bars_per_backend(const StudyResults& study,
-                                      const std::vector<std::string>& models,
-                                      const std::string& y_label, Better better, Value value) {
-  svg::GroupedBarChart chart;
-  chart.title = study.device.label;
-  chart.y_label = y_label;
-  for (const auto& model : models) chart.groups.push_back(model_display_name(model));
-  for (const auto& backend : backends_of(study)) {
-    svg::BarSeries series;
-    series.name = backend;
-    for (const auto& model : models) {
-      const RunRow* row = best_row(study, model, backend, better);
-      std::optional<double> v = row ? value(*row) : std::nullopt;
-      series.values.push_back(v);
-      series.notes.push_back(v ? "" : row ? "not measured" : missing_note(study, model, backend));
-    }
-    chart.series.push_back(std::move(series));
+// Rows of the backends that have no bar in this panel, with why.
+void add_missing(svg::BarChart& chart, const StudyResults& study, const std::string& model,
+                 const std::vector<const RunRow*>& shown) {
+  for (const auto& backend : backends_of(study, model)) {
+    if (std::any_of(shown.begin(), shown.end(),
+                    [&](const RunRow* r) { return r->backend == backend; }))
+      continue;
+    const bool ranked = std::any_of(study.runs.begin(), study.runs.end(), [&](const RunRow& r) {
+      return r.model == model && r.backend == backend && r.rankable();
+    });
+    if (ranked) continue;  // shown in another batch's panel
+    svg::BarRow row;
+    row.label = backend;
+    row.note = missing_note(study, model, backend);
+    chart.rows.push_back(row);
   }
-  return chart;
+}
+
+svg::Figure new_figure(std::string title) {
+  svg::Figure figure;
+  figure.title = std::move(title);
+  return figure;
 }
 
 }  // namespace
 
 svg::Figure gemm_figure(const std::vector<StudyResults>& studies) {
-  auto figure = new_figure("SGEMM throughput vs matrix size", studies.size());
+  auto figure = new_figure("SGEMM throughput vs matrix size, one panel per thread count");
   for (const auto& s : studies) {
-    // Thread counts go into the series names only where a provider ran at several on this device.
-    bool several_thread_counts = false;
-    std::map<std::string, std::set<int>> threads;
-    for (const auto& g : s.gemm) threads[g.provider].insert(g.threads);
-    for (const auto& [provider, counts] : threads) several_thread_counts |= counts.size() > 1;
-    svg::LineChart chart;
-    chart.title = s.device.label;
-    chart.x_label = "matrix size (M = N = K; log2 scale)";
-    chart.y_label = "GFLOPS";
-    std::map<std::string, std::size_t> index;
-    auto series = [&](const std::string& name, bool dashed) -> svg::LineSeries& {
-      auto it = index.find(name);
-      if (it == index.end()) {
-        it = index.emplace(name, chart.series.size()).first;
-        chart.series.push_back({name, {}, dashed});
+    std::set<int> thread_counts;
+    for (const auto& g : s.gemm) thread_counts.insert(g.asked_threads());
+    for (int threads : thread_counts) {
+      svg::LineChart chart;
+      chart.title = panel_title(studies, s, thread_phrase(threads) + " asked");
+      chart.x_label = "matrix size M = N = K (log2 scale)";
+      chart.y_label = "GFLOPS";
+      std::map<std::string, std::size_t> index;
+      auto series = [&](const std::string& name, bool dashed) -> svg::LineSeries& {
+        auto it = index.find(name);
+        if (it == index.end()) {
+          it = index.emplace(name, chart.series.size()).first;
+          chart.series.push_back({name, {}, dashed});
+        }
+        return chart.series[it->second];
+      };
+      for (const auto& g : s.gemm) {
+        if (g.asked_threads() != threads || g.status != RowStatus::ok ||
+            !g.validation_passed.value_or(false) || !g.gflops)
+          continue;
+        const double size = g.m == g.n && g.n == g.k ? g.m : std::cbrt(double(g.m) * g.n * g.k);
+        std::string name = g.provider;
+        if (g.threads != threads) name += " (uses " + thread_phrase(g.threads) + ")";
+        series(name, false).points.emplace_back(size, *g.gflops);
+        if (g.gflops_with_transfer)
+          series(name + " incl. transfer", true).points.emplace_back(size, *g.gflops_with_transfer);
       }
-      return chart.series[it->second];
-    };
-    for (const auto& g : s.gemm) {
-      if (g.status != RowStatus::ok || !g.validation_passed.value_or(false) || !g.gflops) continue;
-      const double size = g.m == g.n && g.n == g.k ? g.m : std::cbrt(double(g.m) * g.n * g.k);
-      std::string name = g.provider;
-      if (several_thread_counts) name += ", " + std::to_string(g.threads) + " thr";
-      series(name, false).points.emplace_back(size, *g.gflops);
-      if (g.gflops_with_transfer)
-        series(name + " incl. transfer", true).points.emplace_back(size, *g.gflops_with_transfer);
+      for (auto& line : chart.series) std::sort(line.points.begin(), line.points.end());
+      if (chart.series.empty()) {
+        figure.panels.push_back(svg::MessagePanel{chart.title, "no validated SGEMM measurement"});
+      } else {
+        figure.panels.push_back(std::move(chart));
+      }
     }
-    for (auto& line : chart.series) std::sort(line.points.begin(), line.points.end());
-    if (chart.series.empty()) {
+    if (thread_counts.empty())
       figure.panels.push_back(svg::MessagePanel{s.device.label, "no SGEMM measurements"});
-    } else {
+  }
+  return figure;
+}
+
+svg::Figure latency_figure(const std::vector<StudyResults>& studies) {
+  auto figure = new_figure("Median time per inference at batch 1 (lower is better)");
+  for (const auto& s : studies) {
+    for (const auto& model : all_models(studies)) {
+      if (backends_of(s, model).empty()) continue;
+      svg::BarChart chart;
+      chart.title = panel_title(studies, s, model_display_name(model));
+      chart.x_label = "ms per inference";
+      chart.unit = "ms";
+      const auto rows = best_rows(s, model, [](const RunRow& r) { return r.batch == 1; }, less_time);
+      for (const RunRow* r : rows) chart.rows.push_back(bar(*r, *r->ms_per_inference(), r->ms_per_inference_ci()));
+      add_missing(chart, s, model, rows);
       figure.panels.push_back(std::move(chart));
     }
   }
   return figure;
 }
 
-svg::Figure latency_figure(const std::vector<StudyResults>& studies) {
-  auto figure = new_figure("Median time per inference", studies.size());
-  const auto models = all_models(studies);
+std::optional<svg::Figure> throughput_figure(const std::vector<StudyResults>& studies) {
+  const bool any_batch = std::any_of(studies.begin(), studies.end(), [](const StudyResults& s) {
+    return std::any_of(s.runs.begin(), s.runs.end(), [](const RunRow& r) { return r.batch > 1; });
+  });
+  if (!any_batch) return std::nullopt;
+  auto figure = new_figure("Throughput: images per second, CPU and GPU (higher is better)");
   for (const auto& s : studies) {
-    figure.panels.push_back(bars_per_backend(s, models, "ms per inference (lower is better)",
-                                             less_time,
-                                             [](const RunRow& r) { return r.ms_per_inference(); }));
+    for (const auto& model : all_models(studies)) {
+      if (backends_of(s, model).empty()) continue;
+      svg::BarChart chart;
+      chart.title = panel_title(studies, s, model_display_name(model));
+      chart.x_label = "images per second";
+      chart.unit = "img/s";
+      const auto rows = best_rows(s, model, [](const RunRow&) { return true; }, less_time);
+      for (const RunRow* r : rows) {
+        std::optional<Interval> ci;
+        if (auto ms = r->ms_per_inference_ci(); ms && ms->lo > 0)
+          ci = Interval{1000 / ms->hi, 1000 / ms->lo};
+        chart.rows.push_back(bar(*r, 1000 / *r->ms_per_inference(), ci));
+      }
+      add_missing(chart, s, model, rows);
+      figure.panels.push_back(std::move(chart));
+    }
   }
   return figure;
 }
 
 svg::Figure energy_figure(const std::vector<StudyResults>& studies) {
-  auto figure = new_figure("Energy per inference", studies.size());
-  const auto models = all_models(studies);
+  auto figure = new_figure("Energy per inference at batch 1 (lower is better)");
   for (const auto& s : studies) {
     if (!s.has_energy()) {
       figure.panels.push_back(svg::MessagePanel{s.device.label, kNoMeterMessage});
       continue;
     }
-    figure.panels.push_back(bars_per_backend(
-        s, models, "mJ per inference (lower is better)", less_energy,
-        [](const RunRow& r) -> std::optional<double> {
-          if (!r.energy) return std::nullopt;
-          return r.energy->mj_per_inference;
-        }));
+    for (const auto& model : all_models(studies)) {
+      if (backends_of(s, model).empty()) continue;
+      svg::BarChart chart;
+      chart.title = panel_title(studies, s, model_display_name(model));
+      chart.x_label = "mJ per inference";
+      chart.unit = "mJ";
+      auto batch1 = [](const RunRow& r) { return r.batch == 1; };
+      const auto rows = best_rows(s, model, batch1, less_energy);
+      std::vector<const RunRow*> shown;
+      for (const RunRow* r : rows) {
+        const EnergyFigure energy = r->energy_figure();
+        if (energy.mj_per_inference) {
+          chart.rows.push_back(bar(*r, *energy.mj_per_inference, energy.ci));
+        } else {
+          svg::BarRow row;
+          row.label = row_label(*r);
+          row.note = "no energy figure: " + energy.none;
+          chart.rows.push_back(row);
+        }
+        shown.push_back(r);
+      }
+      add_missing(chart, s, model, shown);
+      figure.panels.push_back(std::move(chart));
+    }
   }
   return figure;
 }
 
 svg::Figure power_figure(const std::vector<StudyResults>& studies) {
-  auto figure = new_figure("Average power while running", studies.size());
-  const auto models = all_models(studies);
+  auto figure = new_figure("Average power while running, by rail");
   for (const auto& s : studies) {
+    svg::BarChart chart;
+    chart.title = s.device.label;
+    chart.x_label = "average power (W)";
+    chart.unit = "W";
+    chart.log_scale = false;
+    chart.legend = true;
+    for (const auto& model : all_models(studies)) {
+      auto batch1 = [](const RunRow& r) { return r.batch == 1; };
+      for (const RunRow* r : best_rows(s, model, batch1, less_energy)) {
+        if (!r->energy_figure().mj_per_inference || !r->energy->avg_power_w) continue;
+        svg::BarRow row;
+        row.label = r->backend + " \u00b7 " + model_display_name(model);
+        double on_rails = 0;
+        for (const auto& rail : r->energy->rails) {
+          if (!rail.in_total || !rail.avg_power_w || *rail.avg_power_w <= 0) continue;
+          row.segments.push_back({rail.name, *rail.avg_power_w});
+          on_rails += *rail.avg_power_w;
+        }
+        // Power the rails do not account for is its own segment: a bar is always the total.
+        const double rest = *r->energy->avg_power_w - on_rails;
+        if (rest > 0.005 * *r->energy->avg_power_w)
+          row.segments.push_back({row.segments.empty() ? "total (no rail split)"
+                                                       : "not on a listed rail",
+                                  rest});
+        row.value_text = svg::format_value(*r->energy->avg_power_w) + " W";
+        chart.rows.push_back(std::move(row));
+      }
+    }
     if (!s.has_energy()) {
       figure.panels.push_back(svg::MessagePanel{s.device.label, kNoMeterMessage});
-      continue;
-    }
-    // A meter without rails gives one number per run: bars grouped by model, one colour per
-    // backend as in the time and energy figures.
-    const bool any_rails = std::any_of(s.runs.begin(), s.runs.end(), [](const RunRow& r) {
-      return r.energy && !r.energy->rails.empty();
-    });
-    if (!any_rails) {
-      figure.panels.push_back(bars_per_backend(
-          s, models, "average power (W)", less_energy,
-          [](const RunRow& r) -> std::optional<double> {
-            if (!r.energy) return std::nullopt;
-            return r.energy->avg_power_w;
-          }));
-      continue;
-    }
-    svg::StackedBarChart chart;
-    chart.title = s.device.label;
-    chart.y_label = "average power (W)";
-    std::vector<const EnergyMeasurement*> measured;
-    std::vector<std::string> rails;
-    for (const auto& model : models) {
-      for (const auto& backend : backends_of(s)) {
-        const RunRow* row = best_row(s, model, backend, less_energy);
-        if (!row || !row->energy || !row->energy->avg_power_w) continue;
-        chart.categories.push_back(backend + " · " + model_display_name(model));
-        measured.push_back(&*row->energy);
-        for (const auto& rail : row->energy->rails)
-          if (rail.avg_power_w) add_unique(rails, rail.name);
-      }
-    }
-    // One layer per rail; power the rails do not account for is shown as its own layer, so a
-    // bar's height is always the measured total.
-    const std::string rest = rails.empty() ? "total (no rail split)" : "not on a listed rail";
-    for (const auto& rail : rails) chart.layers.push_back({rail, {}});
-    chart.layers.push_back({rest, {}});
-    for (const EnergyMeasurement* e : measured) {
-      double on_rails = 0;
-      for (std::size_t r = 0; r < rails.size(); ++r) {
-        double watts = 0;
-        for (const auto& rail : e->rails)
-          if (rail.name == rails[r] && rail.avg_power_w) watts = *rail.avg_power_w;
-        chart.layers[r].values.push_back(watts);
-        on_rails += watts;
-      }
-      const double remainder = *e->avg_power_w - on_rails;
-      chart.layers.back().values.push_back(remainder > 0.005 * *e->avg_power_w ? remainder : 0);
-    }
-    // Drop the remainder layer when no bar needs it.
-    const auto& last = chart.layers.back().values;
-    if (std::all_of(last.begin(), last.end(), [](double v) { return v == 0; }))
-      chart.layers.pop_back();
-    if (chart.categories.empty()) {
-      figure.panels.push_back(svg::MessagePanel{s.device.label, "no energy measurements"});
+    } else if (chart.rows.empty()) {
+      figure.panels.push_back(
+          svg::MessagePanel{s.device.label, "no energy figure that the meter could see"});
     } else {
       figure.panels.push_back(std::move(chart));
     }

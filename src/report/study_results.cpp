@@ -5,10 +5,12 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "report/json_fields.h"
 
 namespace libscout::report {
 
 using nlohmann::json;
+namespace fs = std::filesystem;
 
 std::string to_string(RowStatus status) {
   switch (status) {
@@ -21,13 +23,56 @@ std::string to_string(RowStatus status) {
   return "failed";
 }
 
+std::string meter_coverage(const std::string& meter) {
+  if (meter == "rapl") return "cpu";
+  if (meter == "nvml") return "gpu";
+  if (meter == "ina231" || meter == "hwmon" || meter == "external" ||
+      meter.rfind("external:", 0) == 0)
+    return "board";
+  return "";
+}
+
 std::optional<double> RunRow::ms_per_inference() const {
   if (!latency_ms) return std::nullopt;
   return latency_ms->median / static_cast<double>(batch > 0 ? batch : 1);
 }
 
+std::optional<Interval> RunRow::ms_per_inference_ci() const {
+  if (!latency_ms || !latency_ms->ci) return std::nullopt;
+  const double per = static_cast<double>(batch > 0 ? batch : 1);
+  return Interval{latency_ms->ci->lo / per, latency_ms->ci->hi / per};
+}
+
 bool RunRow::rankable() const {
   return status == RowStatus::ok && validation_passed.value_or(false) && latency_ms.has_value();
+}
+
+EnergyFigure RunRow::energy_figure() const {
+  EnergyFigure figure;
+  if (!energy) {  // why (energy_error) is told once, in the report's method
+    figure.none = "no power meter measured this run";
+    return figure;
+  }
+  if (!energy->mj_per_inference) {
+    figure.none = "the " + energy->meter + " meter recorded no energy per inference";
+    return figure;
+  }
+  const std::string& covers = energy->covers;
+  if (covers.empty()) {
+    figure.none = "the " + energy->meter + " meter does not say which device it measures";
+    return figure;
+  }
+  if (covers != "board" && covers != device) {
+    auto name = [](const std::string& d) {
+      return d == "cpu" ? std::string("CPU") : d == "gpu" ? std::string("GPU") : d;
+    };
+    figure.none = "the " + energy->meter + " meter sees the " + name(covers) +
+                  ", not the " + name(device) + " that ran " + backend;
+    return figure;
+  }
+  figure.mj_per_inference = energy->mj_per_inference;
+  figure.ci = energy->mj_ci;
+  return figure;
 }
 
 bool StudyResults::has_energy() const {
@@ -38,72 +83,7 @@ bool StudyResults::has_energy() const {
 
 namespace {
 
-// Field readers that treat a missing key and null alike, and name the field when the type is wrong.
-class Fields {
- public:
-  Fields(const json& object, std::string where) : object_(object), where_(std::move(where)) {
-    if (!object_.is_object()) throw Error(where_ + " is not a JSON object");
-  }
-
-  const json* find(const char* key) const {
-    auto it = object_.find(key);
-    if (it == object_.end() || it->is_null()) return nullptr;
-    return &*it;
-  }
-
-  std::optional<double> number(const char* key) const {
-    const json* value = find(key);
-    if (!value) return std::nullopt;
-    if (!value->is_number()) throw bad(key, "a number");
-    return value->get<double>();
-  }
-
-  std::optional<long long> integer(const char* key) const {
-    const json* value = find(key);
-    if (!value) return std::nullopt;
-    if (!value->is_number()) throw bad(key, "an integer");
-    return static_cast<long long>(value->get<double>());
-  }
-
-  int integer_or(const char* key, int fallback) const {
-    auto value = integer(key);
-    return value ? static_cast<int>(*value) : fallback;
-  }
-
-  std::optional<std::string> text(const char* key) const {
-    const json* value = find(key);
-    if (!value) return std::nullopt;
-    if (!value->is_string()) throw bad(key, "a string");
-    return value->get<std::string>();
-  }
-
-  std::optional<bool> boolean(const char* key) const {
-    const json* value = find(key);
-    if (!value) return std::nullopt;
-    if (!value->is_boolean()) throw bad(key, "true or false");
-    return value->get<bool>();
-  }
-
-  std::optional<Fields> object(const char* key) const {
-    const json* value = find(key);
-    if (!value) return std::nullopt;
-    return Fields(*value, where_ + "." + key);
-  }
-
-  const std::string& where() const { return where_; }
-
- private:
-  Error bad(const char* key, const char* expected) const {
-    return Error(where_ + "." + key + " should be " + expected);
-  }
-
-  const json& object_;
-  std::string where_;
-};
-
-namespace fs = std::filesystem;
-
-// The status a file states, if any. An unknown word is kept as a failure with the word as reason,
+// The status a row states, if any. An unknown word is kept as a failure with the word as reason,
 // so a newer writer's status never makes a row rankable.
 std::optional<RowStatus> stated_status(const Fields& f, std::string& reason) {
   const auto status = f.text("status");
@@ -119,19 +99,6 @@ std::optional<RowStatus> stated_status(const Fields& f, std::string& reason) {
   }
   reason = "status \"" + *status + "\"" + (reason.empty() ? "" : ": " + reason);
   return RowStatus::failed;
-}
-
-// A number, or an object of statistics of which the median (else the mean) is the value.
-std::optional<double> number_or_median(const Fields& f, const char* key) {
-  const json* value = f.find(key);
-  if (!value) return std::nullopt;
-  if (value->is_number()) return value->get<double>();
-  if (value->is_object()) {
-    const Fields stats(*value, f.where() + "." + key);
-    if (auto median = stats.number("median")) return median;
-    return stats.number("mean");
-  }
-  throw Error(f.where() + "." + key + " should be a number or an object with a median");
 }
 
 std::string validation_reason(std::optional<double> error, std::optional<double> tolerance) {
@@ -174,15 +141,13 @@ DeviceInfo parse_device(const Fields& f, const json& raw) {
   device.os = f.text("os").value_or("");
   device.compiler = f.text("compiler").value_or("");
   device.architecture = f.text("architecture").value_or("");
-  device.board_model = f.text("board");
-  if (!device.board_model) device.board_model = f.text("board_model");
+  device.board = f.text("board");
   if (const json* clusters = f.find("clusters")) device.clusters = *clusters;
-  if (const json* cpus = f.find("cores_used")) device.cpus_used = *cpus;
-  if (const json* cpus = f.find("cpus_used")) device.cpus_used = *cpus;
+  if (const json* cpus = f.find("cores_used")) device.cores_used = *cpus;
   if (auto name = f.text("name"); name && !name->empty()) {
     device.label = *name;
-  } else if (device.board_model && !device.board_model->empty()) {
-    device.label = *device.board_model;
+  } else if (device.board && !device.board->empty()) {
+    device.label = *device.board;
   } else if (!device.cpu_model.empty()) {
     device.label = device.cpu_model;
   } else {
@@ -191,20 +156,30 @@ DeviceInfo parse_device(const Fields& f, const json& raw) {
   return device;
 }
 
+// The median of a statistics object (libscout.gemm/1 writes gflops as a number).
+std::optional<double> number_or_median(const Fields& f, const char* key) {
+  const json* value = f.find(key);
+  if (!value) return std::nullopt;
+  if (value->is_number()) return value->get<double>();
+  if (value->is_object()) return Fields(*value, f.where() + "." + key).number("median");
+  throw Error(f.where() + "." + key + " should be a number");
+}
+
 GemmRow parse_gemm_row(const Fields& f) {
   GemmRow row;
   row.provider = f.text("provider").value_or("?");
-  row.m = f.integer_or("m", f.integer_or("size", 0));
+  row.version = f.text("version").value_or("");
+  row.m = f.integer_or("m", 0);
   row.n = f.integer_or("n", row.m);
   row.k = f.integer_or("k", row.m);
   row.threads = f.integer_or("threads", 0);
+  if (auto asked = f.integer("threads_requested")) row.threads_requested = static_cast<int>(*asked);
   row.gflops = number_or_median(f, "gflops");
   row.gflops_with_transfer = number_or_median(f, "gflops_with_transfer");
   std::optional<double> error, tolerance;
   if (auto validation = f.object("validation")) {
     row.validation_passed = validation->boolean("passed");
     error = validation->number("rel_error");
-    if (!error) error = validation->number("rel_l2_error");
     tolerance = validation->number("tolerance");
   }
   row.reason = f.text("reason").value_or("");
@@ -213,69 +188,101 @@ GemmRow parse_gemm_row(const Fields& f) {
   return row;
 }
 
-// Energy per inference in mJ from either spelling: mj_per_inference, or joules_per_inference.
-std::optional<double> millijoules(const Fields& f, const char* mj_key, const char* j_key) {
-  if (auto mj = f.number(mj_key)) return mj;
-  if (auto j = f.number(j_key)) return *j * 1e3;
-  return std::nullopt;
+std::optional<Interval> interval(const Fields& f, const char* lo_key, const char* hi_key) {
+  const auto lo = f.number(lo_key), hi = f.number(hi_key);
+  if (!lo || !hi) return std::nullopt;
+  return Interval{std::min(*lo, *hi), std::max(*lo, *hi)};
+}
+
+std::optional<LatencyStats> parse_latency(const Fields& f, const char* key) {
+  auto latency = f.object(key);
+  if (!latency) return std::nullopt;
+  const auto median = latency->number("median");
+  if (!median) return std::nullopt;  // a latency without its median is no measurement
+  LatencyStats stats{latency->number("min").value_or(*median),
+                     *median,
+                     latency->number("mean").value_or(*median),
+                     latency->number("p90").value_or(*median),
+                     latency->number("p99").value_or(*median),
+                     latency->number("stddev").value_or(0),
+                     interval(*latency, "ci_low", "ci_high")};
+  return stats;
 }
 
 EnergyMeasurement parse_energy(const Fields& f) {
   EnergyMeasurement energy;
   energy.meter = f.text("meter").value_or("unnamed meter");
+  energy.covers = f.text("covers").value_or(meter_coverage(energy.meter));
   energy.window_s = f.number("window_s");
-  if (!energy.window_s) energy.window_s = f.number("seconds");
   energy.inferences = f.integer("inferences");
   energy.avg_power_w = f.number("avg_power_w");
   energy.idle_power_w = f.number("idle_power_w");
-  energy.mj_per_inference = millijoules(f, "mj_per_inference", "joules_per_inference");
-  energy.net_mj_per_inference = millijoules(f, "net_mj_per_inference", "net_joules_per_inference");
-  if (!energy.avg_power_w && energy.mj_per_inference && energy.inferences && energy.window_s &&
-      *energy.window_s > 0) {
-    energy.avg_power_w = *energy.mj_per_inference * 1e-3 * static_cast<double>(*energy.inferences) /
-                         *energy.window_s;
-  }
-  if (const json* rails = f.find("rails")) {
-    auto add_rail = [&](const std::string& name, const json& value, const std::string& where) {
-      if (value.is_null()) return;
-      const Fields rail(value, where);
-      energy.rails.push_back({name, rail.number("avg_power_w"),
-                              millijoules(rail, "mj_per_inference", "joules_per_inference")});
-    };
-    if (rails->is_object()) {
-      for (const auto& [name, value] : rails->items())
-        add_rail(name, value, f.where() + ".rails." + name);
-    } else if (rails->is_array()) {
-      for (std::size_t i = 0; i < rails->size(); ++i) {
-        const std::string where = f.where() + ".rails[" + std::to_string(i) + "]";
-        const json& value = (*rails)[i];
-        add_rail(Fields(value, where).text("name").value_or("rail " + std::to_string(i)), value,
-                 where);
-      }
-    } else {
-      throw Error(f.where() + ".rails should be an object or a list of rails");
+  energy.mj_per_inference = f.number("mj_per_inference");
+  energy.net_mj_per_inference = f.number("net_mj_per_inference");
+  energy.mj_ci = interval(f, "mj_per_inference_ci_low", "mj_per_inference_ci_high");
+  energy.windows = f.integer("rounds");
+  if (auto rails = f.object("rails")) {
+    for (const auto& [name, value] : rails->json().items()) {
+      if (value.is_null()) continue;
+      const Fields rail(value, rails->where() + "." + name);
+      energy.rails.push_back({name, rail.number("avg_power_w"), rail.number("mj_per_inference"),
+                              rail.boolean("in_total").value_or(true)});
     }
   }
   return energy;
+}
+
+std::vector<RoundResult> parse_rounds(const Fields& f) {
+  std::vector<RoundResult> rounds;
+  const json* list = f.find("rounds");
+  if (!list || !list->is_array()) return rounds;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const Fields r((*list)[i], f.where() + ".rounds[" + std::to_string(i) + "]");
+    RoundResult round;
+    round.round = r.integer_or("round", static_cast<int>(i) + 1);
+    round.reason = r.text("reason").value_or("");
+    round.status = stated_status(r, round.reason).value_or(RowStatus::ok);
+    round.median_ms = r.number("median_ms");
+    round.busy_cores_at_start = r.number("busy_cores_at_start");
+    round.remeasured = r.boolean("remeasured").value_or(false);
+    rounds.push_back(round);
+  }
+  return rounds;
+}
+
+// What really ran: threads, library versions, the fallback and its share of the time.
+void parse_what_ran(const Fields& f, RunRow& row) {
+  row.threads = f.integer_or("threads", 0);
+  if (auto asked = f.integer("threads_requested")) row.threads_requested = static_cast<int>(*asked);
+  row.threads_source = f.text("threads_source").value_or("");
+  row.device = f.find("device") && f.find("device")->is_string() ? *f.text("device") : "cpu";
+  row.library_version = f.text("library_version").value_or("");
+  row.library_versions = f.text_map("library_versions");
+  row.backends_used = f.texts("backends_used");
+  row.fallback_backend = f.text("fallback_backend").value_or("");
+  row.fallback_layer_names = f.texts("fallback_layer_names");
+  row.fallback_layers = f.integer_or("fallback_layers",
+                                     static_cast<int>(row.fallback_layer_names.size()));
+  row.fallback_time_share = f.number("fallback_time_share");
+  if (const json* settings = f.find("settings")) row.settings = *settings;
 }
 
 RunRow parse_run_row(const Fields& f) {
   RunRow row;
   row.model = f.text("model").value_or("?");
   row.backend = f.text("backend").value_or("?");
-  row.threads = f.integer_or("threads", 0);
+  parse_what_ran(f, row);
   row.batch = std::max(1, f.integer_or("batch", 1));
+  row.warmup = f.integer("warmup");
   row.iterations = f.integer("iterations");
+  row.min_time_s = f.number("min_time_s");
   row.busy_cores_at_start = f.number("busy_cores_at_start");
-  if (auto latency = f.object("latency_ms")) {
-    // A latency without its median is no measurement.
-    if (auto median = latency->number("median")) {
-      row.latency_ms = LatencyStats{latency->number("min").value_or(*median), *median,
-                                    latency->number("mean").value_or(*median),
-                                    latency->number("p90").value_or(*median),
-                                    latency->number("p99").value_or(*median),
-                                    latency->number("stddev").value_or(0)};
-    }
+  row.busy = f.boolean("busy");
+  row.latency_ms = parse_latency(f, "latency_ms");
+  row.device_time_ms = parse_latency(f, "device_time_ms");
+  if (auto ci = f.object("ci")) {
+    row.ci_method = ci->text("method").value_or("");
+    row.ci_level = ci->number("level");
   }
   std::optional<double> tolerance;
   if (auto validation = f.object("validation")) {
@@ -287,6 +294,9 @@ RunRow parse_run_row(const Fields& f) {
   row.status = row_status(f, row.validation_passed, row.latency_ms.has_value(), row.rel_l2_error,
                           tolerance, "no latency recorded", row.reason);
   if (auto energy = f.object("energy")) row.energy = parse_energy(*energy);
+  row.energy_error = f.text("energy_error").value_or("");
+  row.rounds = parse_rounds(f);
+  if (auto ok = f.integer("rounds_ok")) row.rounds_ok = static_cast<int>(*ok);
   return row;
 }
 
@@ -340,123 +350,52 @@ void set_device(StudyResults& study, const Fields& f, const std::string& name) {
   }
 }
 
-// A manifest entry that names a file: read it, and let the entry's status override a file that
-// says ok (the step may have failed after writing, e.g. killed at the time limit).
-void add_manifest_entry(StudyResults& study, const Fields& entry, const fs::path& dir) {
-  const std::string file = *entry.text("file");
-  std::string reason = entry.text("reason").value_or("");
-  const std::optional<RowStatus> status = stated_status(entry, reason);
-  const std::string kind = entry.text("kind").value_or("model");
-
-  std::string problem;
-  std::optional<json> document;
-  if (!file.empty()) document = read_json(dir / file, problem);
-  if (document && document->is_object() && document->value("schema", "") == kStudySchema) {
-    problem = "is itself a study manifest";
-    document.reset();
-  }
-  if (document) {
-    const std::size_t runs_before = study.runs.size(), gemm_before = study.gemm.size();
-    try {
-      add_document(study, *document, file, dir);
-    } catch (const Error& e) {
-      problem = e.what();
-      document.reset();
-    }
-    if (document) {
-      study.files.push_back(file);
-      if (status && *status != RowStatus::ok) {
-        for (std::size_t i = runs_before; i < study.runs.size(); ++i) {
-          study.runs[i].status = *status;
-          if (!reason.empty()) study.runs[i].reason = reason;
-        }
-        for (std::size_t i = gemm_before; i < study.gemm.size(); ++i) {
-          study.gemm[i].status = *status;
-          if (!reason.empty()) study.gemm[i].reason = reason;
-        }
-      }
-      return;
-    }
-  }
-  // No readable file: a row that says what was attempted and why it has no result.
-  const bool said_ok = !status || *status == RowStatus::ok;
-  if (said_ok) {
-    study.warnings.push_back(entry.where() + ": " + file + " " + problem + "; entry skipped");
-    return;
-  }
-  if (kind == "gemm") {
-    GemmRow row;
-    row.provider = entry.text("provider").value_or(file);
-    row.m = entry.integer_or("m", 0);
-    row.n = entry.integer_or("n", row.m);
-    row.k = entry.integer_or("k", row.m);
-    row.threads = entry.integer_or("threads", 0);
-    row.status = *status;
-    row.reason = reason;
-    study.gemm.push_back(row);
-  } else {
-    RunRow row;
-    row.model = entry.text("model").value_or(file);
-    row.backend = entry.text("backend").value_or("?");
-    row.threads = entry.integer_or("threads", 0);
-    row.batch = std::max(1, entry.integer_or("batch", 1));
-    row.status = *status;
-    row.reason = reason;
-    study.runs.push_back(row);
+// A libscout.run/1 document: its rows take the document's method (warm-up, timing rule) where
+// they do not say it themselves; the first document's method stands for the study's.
+void add_run_document(StudyResults& study, const Fields& f) {
+  const std::size_t first = study.runs.size();
+  parse_rows<RunRow>(f, "results", parse_run_row, study.runs, study.warnings);
+  const json* method = f.find("method");
+  if (!method || !method->is_object()) return;
+  if (study.method.is_null()) study.method = *method;
+  for (std::size_t i = first; i < study.runs.size(); ++i) {
+    RunRow& row = study.runs[i];
+    if (!row.min_time_s && (*method)["min_time_s"].is_number())
+      row.min_time_s = (*method)["min_time_s"].get<double>();
+    if (!row.warmup && (*method)["warmup"].is_number())
+      row.warmup = (*method)["warmup"].get<long long>();
   }
 }
 
-void add_manifest(StudyResults& study, const Fields& f, const std::string& name,
-                  const fs::path& dir) {
-  if (const json* libraries = f.find("libraries"); libraries && libraries->is_object()) {
-    for (const auto& [library, version] : libraries->items())
-      study.libraries[library] = version.is_string() ? version.get<std::string>()
-                                 : version.is_null() ? std::string("unknown")
-                                                     : version.dump();
-  }
-  if (const json* settings = f.find("settings")) study.settings = *settings;
-  else if (const json* config = f.find("config")) study.settings = *config;
-
-  // "runs" holds entries that name a result file, or rows written inline (as in libscout.run/1
-  // results, with status and reason); "gemm" holds inline libscout.gemm/1 rows.
-  if (const json* runs = f.find("runs")) {
-    if (!runs->is_array()) {
-      study.warnings.push_back(name + ".runs is not a list; skipped");
-    } else {
-      for (std::size_t i = 0; i < runs->size(); ++i) {
-        const std::string where = name + ".runs[" + std::to_string(i) + "]";
-        try {
-          const Fields entry((*runs)[i], where);
-          if (entry.text("file")) {
-            add_manifest_entry(study, entry, dir);
-          } else if (entry.text("kind").value_or("") == "gemm") {
-            study.gemm.push_back(parse_gemm_row(entry));
-          } else {
-            study.runs.push_back(parse_run_row(entry));
-          }
-        } catch (const Error& e) {
-          study.warnings.push_back(std::string(e.what()) + "; entry skipped");
-        }
-      }
-    }
-  }
+void add_study_document(StudyResults& study, const Fields& f) {
+  study.libraries = f.text_map("libraries");
+  if (const json* config = f.find("config")) study.config = *config;
+  if (const json* method = f.find("method")) study.method = *method;
+  if (const json* not_swept = f.find("not_swept")) study.not_swept = *not_swept;
+  parse_rows<RunRow>(f, "runs", parse_run_row, study.runs, study.warnings);
   parse_rows<GemmRow>(f, "gemm", parse_gemm_row, study.gemm, study.warnings);
+  // Rows measured in rounds are timed by the study's warm-up and timing rule.
+  for (RunRow& row : study.runs) {
+    if (!row.warmup && study.method.is_object() && study.method["warmup"].is_number())
+      row.warmup = study.method["warmup"].get<long long>();
+  }
 }
 
 }  // namespace
 
-void add_document(StudyResults& study, const json& document, const std::string& name,
-                  const fs::path& dir) {
+void add_document(StudyResults& study, const json& document, const std::string& name) {
   const Fields f(document, name);
   const auto schema = f.text("schema");
   if (!schema) throw Error(name + " has no \"schema\": not a libscout result");
   set_device(study, f, name);
   if (*schema == kStudySchema) {
-    add_manifest(study, f, name, dir);
+    add_study_document(study, f);
   } else if (*schema == kRunSchema) {
-    parse_rows<RunRow>(f, "results", parse_run_row, study.runs, study.warnings);
+    add_run_document(study, f);
   } else if (*schema == kGemmSchema) {
     parse_rows<GemmRow>(f, "results", parse_gemm_row, study.gemm, study.warnings);
+    if (const json* method = f.find("method"); method && study.method.is_null())
+      study.method = json{{"gemm", *method}};
   } else {
     throw Error(name + " has schema \"" + *schema + "\"; expected " + kStudySchema + ", " +
                 kRunSchema + " or " + kGemmSchema);
@@ -469,58 +408,54 @@ StudyResults load_study(const fs::path& path) {
   std::error_code error;
   if (!fs::exists(path, error)) throw Error(path.string() + " does not exist");
 
-  auto add_file = [&](const fs::path& file, const std::string& name) {
-    std::string problem;
-    auto document = read_json(file, problem);
-    if (!document) {
-      study.warnings.push_back(name + " " + problem + "; skipped");
-      return;
-    }
+  auto add_file = [&](const fs::path& file, const std::string& name, const json& document) {
     try {
-      add_document(study, *document, name, file.parent_path());
+      add_document(study, document, name);
       study.files.push_back(name);
     } catch (const Error& e) {
       study.warnings.push_back(std::string(e.what()) + "; skipped");
     }
   };
+  auto schema_of = [](const json& document) {
+    return document.is_object() && document["schema"].is_string()
+               ? document["schema"].get<std::string>()
+               : std::string();
+  };
 
+  std::vector<fs::path> files;
   if (!fs::is_directory(path, error)) {
-    add_file(path, path.filename().string());
+    files.push_back(path);
   } else {
-    std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator(path, error))
       if (entry.is_regular_file() && entry.path().extension() == ".json") files.push_back(entry.path());
     if (error) throw Error("cannot list " + path.string() + ": " + error.message());
     std::sort(files.begin(), files.end());
-
-    // The manifest: results.json, else study.json, else the first other study document.
-    std::optional<fs::path> manifest;
-    std::vector<fs::path> others;
-    for (const auto& file : files) {
-      std::string problem;
-      auto document = read_json(file, problem);
-      const std::string schema =
-          document && document->is_object() && (*document)["schema"].is_string()
-              ? (*document)["schema"].get<std::string>()
-              : "";
-      if (schema == kReportSchema) continue;  // a report written into the study directory
-      if (schema == kStudySchema) {
-        const std::string name = file.filename().string();
-        if (!manifest || name == "results.json" ||
-            (name == "study.json" && manifest->filename() != "results.json"))
-          manifest = file;
-      }
-      others.push_back(file);
-    }
-    if (manifest) {
-      add_file(*manifest, manifest->filename().string());
-    } else {
-      for (const auto& file : others) add_file(file, file.filename().string());
-    }
+    // results.json first: when the directory holds a study, the study alone is read.
+    std::stable_partition(files.begin(), files.end(),
+                          [](const fs::path& f) { return f.filename() == "results.json"; });
   }
-  if (study.device.raw.is_null()) study.device.label = path.filename().empty()
-                                                           ? path.parent_path().filename().string()
-                                                           : path.filename().string();
+  std::vector<std::pair<fs::path, json>> documents;
+  for (const auto& file : files) {
+    std::string problem;
+    auto document = read_json(file, problem);
+    if (!document) {
+      study.warnings.push_back(file.filename().string() + " " + problem + "; skipped");
+      continue;
+    }
+    const std::string schema = schema_of(*document);
+    if (schema == kReportSchema) continue;  // a report written into the study directory
+    if (schema == kStudySchema) {
+      add_file(file, file.filename().string(), *document);
+      documents.clear();
+      break;
+    }
+    documents.emplace_back(file, std::move(*document));
+  }
+  for (const auto& [file, document] : documents) add_file(file, file.filename().string(), document);
+
+  if (study.device.raw.is_null())
+    study.device.label = path.filename().empty() ? path.parent_path().filename().string()
+                                                 : path.filename().string();
   if (study.runs.empty() && study.gemm.empty()) {
     std::string why = study.warnings.empty() ? std::string("no result files")
                                              : study.warnings.front();

@@ -1,9 +1,11 @@
-// The results of one device as the report reads them: the device, the library versions, the
-// study settings, the SGEMM sweep and the model runs. They come from a study directory (its
-// libscout.study/1 manifest, or else every *.json in it: libscout.run/1 and libscout.gemm/1 files)
-// or from one such file. Any field a measurement could not fill may be null or absent; here it is
-// an empty optional, so the report can say "not measured" instead of showing a zero. Files that
-// cannot be read are skipped with a warning; the rest is still reported.
+// The results of one device as the report reads them: the device, the library versions, how the
+// study measured (its `method`), the SGEMM sweep and the model runs. They come from a study
+// directory (its libscout.study/1 results.json, with rows inline, as `libscout study` writes it; or,
+// without one, every libscout.run/1 and libscout.gemm/1 file that `libscout run --json` and
+// `libscout gemm --json` wrote) or from one such file. The fields are those of
+// docs/json-schemas.md. A field an older study did not write is an empty optional, so the report
+// says "not recorded" instead of showing a zero. Files and rows that cannot be read are skipped
+// with a warning; the rest is still reported.
 #pragma once
 
 #include <filesystem>
@@ -34,31 +36,42 @@ struct DeviceInfo {
   std::string os;
   std::string compiler;
   std::string architecture;
-  std::optional<std::string> board_model;
-  nlohmann::json clusters;   // as written by the study (a list of cluster descriptions)
-  nlohmann::json cpus_used;  // as written by the study (a list of CPU numbers)
-  nlohmann::json raw;        // the whole "device" object, as read
+  std::optional<std::string> board;
+  nlohmann::json clusters;    // as written by the study (a list of cluster descriptions)
+  nlohmann::json cores_used;  // as written by the study (a list of CPU numbers)
+  nlohmann::json raw;         // the whole "device" object, as read
+};
+
+// A confidence interval of a median (level and method in the row's `ci`, or the study's method).
+struct Interval {
+  double lo = 0, hi = 0;
+  bool overlaps(const Interval& other) const { return lo <= other.hi && other.lo <= hi; }
 };
 
 struct GemmRow {
   std::string provider;
+  std::string version;  // as the provider reported it ("" when not recorded)
   int m = 0, n = 0, k = 0;
-  int threads = 0;
+  int threads = 0;                         // what the provider says it uses
+  std::optional<int> threads_requested;    // what was asked (study rows)
   std::optional<double> gflops;
-  std::optional<double> gflops_with_transfer;  // for providers that copy to a device (OpenCL)
+  std::optional<double> gflops_with_transfer;  // for providers that copy to a device (OpenCL, CUDA)
   std::optional<bool> validation_passed;
   RowStatus status = RowStatus::failed;
   std::string reason;
+  int asked_threads() const { return threads_requested.value_or(threads); }
 };
 
 struct LatencyStats {
   double min = 0, median = 0, mean = 0, p90 = 0, p99 = 0, stddev = 0;
+  std::optional<Interval> ci;  // ci_low, ci_high of the median
 };
 
 struct RailEnergy {
   std::string name;
   std::optional<double> avg_power_w;
   std::optional<double> mj_per_inference;
+  bool in_total = true;
 };
 
 struct EnergyMeasurement {
@@ -69,37 +82,92 @@ struct EnergyMeasurement {
   std::optional<double> idle_power_w;
   std::optional<double> mj_per_inference;
   std::optional<double> net_mj_per_inference;
+  std::optional<Interval> mj_ci;  // mj_per_inference_ci_low/_high (study rows, 2+ windows)
+  std::optional<long long> windows;  // the study's `rounds`: windows measured
   std::vector<RailEnergy> rails;  // in the order of the file
+  // What the meter can see: "cpu", "gpu" or "board" (both); "" when unknown. The energy object's
+  // `covers`, else (older results) from the meter's kind: rapl covers the CPU package, nvml the
+  // GPU, ina231, hwmon and external meters the whole board.
+  std::string covers;
+};
+
+// The device a meter of this kind can see ("cpu", "gpu", "board"; "" for a meter not known).
+std::string meter_coverage(const std::string& meter);
+
+// One round of a study row (libscout study measures each row in rounds).
+struct RoundResult {
+  int round = 0;
+  RowStatus status = RowStatus::ok;
+  std::string reason;
+  std::optional<double> median_ms;
+  std::optional<double> busy_cores_at_start;
+  bool remeasured = false;
+};
+
+// The energy figure of a row the report may rank: present only where a meter measured and that
+// meter can see the device that did the work; otherwise `none` says why.
+struct EnergyFigure {
+  std::optional<double> mj_per_inference;
+  std::optional<Interval> ci;
+  std::string none;  // "" when there is a figure
 };
 
 struct RunRow {
   std::string model;
   std::string backend;
-  int threads = 0;
+  std::string device = "cpu";  // where the backend runs: "cpu" or "gpu"
+  int threads = 0;                       // what the library really uses
+  std::optional<int> threads_requested;  // what was asked
+  std::string threads_source;            // "library" or "requested" ("" when not recorded)
   int batch = 1;
+  std::optional<long long> warmup;
   std::optional<long long> iterations;
-  std::optional<LatencyStats> latency_ms;  // for the whole batch
+  std::optional<double> min_time_s;
+  std::optional<LatencyStats> latency_ms;      // for the whole batch
+  std::optional<LatencyStats> device_time_ms;  // GPU backends: device time, whole batch
+  std::string ci_method;                       // the row's ci.method
+  std::optional<double> ci_level;
   std::optional<bool> validation_passed;
   std::optional<double> rel_l2_error;
   RowStatus status = RowStatus::failed;
   std::string reason;
   std::optional<EnergyMeasurement> energy;
-  // Cores' worth of CPU time other work used just before the run (libscout run's
-  // busy_cores_at_start); 0.5 or more marks the timing as taken on a busy machine.
+  std::string energy_error;  // why no meter measured (the run's energy_error)
+  // Cores' worth of CPU time other work used just before the run (the largest over the rounds).
   std::optional<double> busy_cores_at_start;
-  bool measured_on_busy_machine() const { return busy_cores_at_start.value_or(0) >= 0.5; }
+  std::optional<bool> busy;  // the study's verdict after re-measuring busy rounds
+  std::string library_version;
+  std::map<std::string, std::string> library_versions;  // backend -> version, fallback included
+  std::vector<std::string> backends_used;
+  std::string fallback_backend;
+  std::vector<std::string> fallback_layer_names;
+  int fallback_layers = 0;
+  std::optional<double> fallback_time_share;  // 0 to 1
+  std::vector<RoundResult> rounds;
+  std::optional<int> rounds_ok;
+  nlohmann::json settings;  // Backend::settings(): what really ran (GPU math mode, graphs, ...)
 
+  int asked_threads() const { return threads_requested.value_or(threads); }
+  // Timed on a machine other work kept busy: the study's `busy` verdict, else (single runs)
+  // half a core or more of other work at the start.
+  bool measured_on_busy_machine() const {
+    return busy ? *busy : busy_cores_at_start.value_or(0) >= 0.5;
+  }
   // Median milliseconds per inference (the batch's median divided by the batch size).
   std::optional<double> ms_per_inference() const;
+  std::optional<Interval> ms_per_inference_ci() const;
   // Only rows that ran, passed validation and have a latency may ever be ranked.
   bool rankable() const;
+  EnergyFigure energy_figure() const;
 };
 
 struct StudyResults {
   std::string source;  // the directory or file it was read from, as the user named it
   DeviceInfo device;
-  std::map<std::string, std::string> libraries;  // library name -> version
-  nlohmann::json settings;                        // warmup, min_time_s, energy_min_time_s, ...
+  std::map<std::string, std::string> libraries;  // library name -> version, as the study listed
+  nlohmann::json config;  // what was measured (the study's options)
+  nlohmann::json method;  // how: warm-up, timing rule, rounds, interval, energy protocol, ...
+  nlohmann::json not_swept;  // thread counts left out because the library cannot use them
   std::vector<GemmRow> gemm;
   std::vector<RunRow> runs;
   std::vector<std::string> files;     // the result files read, relative to `source`
@@ -109,16 +177,14 @@ struct StudyResults {
   bool has_energy() const;
 };
 
-// Reads one device's results. `path` is a study directory or one result file. In a directory the
-// first libscout.study/1 document (results.json, else study.json, else any *.json) is the
-// manifest; without one every *.json file is read by its schema. Unreadable files and rows become
-// warnings. Throws libscout::Error when `path` does not exist or holds no result at all.
+// Reads one device's results. `path` is a study directory or one result file. In a directory
+// results.json (else any libscout.study/1 document) is the study; without one every *.json file
+// is read by its schema. Unreadable files and rows become warnings. Throws libscout::Error when
+// `path` does not exist or holds no result at all.
 StudyResults load_study(const std::filesystem::path& path);
 
-// Adds one parsed document (any of the three schemas) to `study`; `name` names it in warnings and
-// `dir` resolves the files a manifest refers to. Throws libscout::Error when the document is not
-// one of them.
-void add_document(StudyResults& study, const nlohmann::json& document, const std::string& name,
-                  const std::filesystem::path& dir);
+// Adds one parsed document (any of the three schemas) to `study`; `name` names it in warnings.
+// Throws libscout::Error when the document is not one of them.
+void add_document(StudyResults& study, const nlohmann::json& document, const std::string& name);
 
 }  // namespace libscout::report

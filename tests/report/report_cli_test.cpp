@@ -25,7 +25,7 @@ void run_cli(std::vector<std::string> args) {
 
 TEST(ReportCommand, MergesDevicesIntoTheOutputDirectory) {
   TempDir out;
-  run_cli({"report", fixture("device_a").string(), fixture("device_b").string(), "--out",
+  run_cli({"report", fixture("quick_cpu").string(), fixture("run_files").string(), "--out",
            out.path().string(), "--format", "json,md", "--baseline", "gemm:blis"});
   EXPECT_TRUE(std::filesystem::exists(out.path() / "report.md"));
   EXPECT_TRUE(std::filesystem::exists(out.path() / "figures" / "latency.svg"));
@@ -37,7 +37,7 @@ TEST(ReportCommand, MergesDevicesIntoTheOutputDirectory) {
 
 TEST(ReportCommand, BadInputGivesAOneLineError) {
   TempDir out;
-  const std::string a = fixture("device_a").string(), b = fixture("device_b").string();
+  const std::string a = fixture("quick_cpu").string(), b = fixture("run_files").string();
   EXPECT_THROW(run_cli({"report", a, "--out", out.path().string(), "--format", "pdf"}), Error);
   EXPECT_THROW(run_cli({"report", a, "--out", out.path().string(), "--format", ","}), Error);
   EXPECT_THROW(run_cli({"report", a, b}), Error);  // several inputs need --out

@@ -1,8 +1,12 @@
-// Reading results: a study manifest that names result files, a directory of result files without
-// one, a manifest with rows inline, single files, and every kind of unreadable input.
+// Reading results as libscout writes them: a quick study's results.json (rows inline), a folder
+// of `libscout run --json` and `libscout gemm --json` files, single files, unreadable inputs, and
+// which energy figures may be ranked.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "core/error.h"
+#include "fixture_study.h"
 #include "report/study_results.h"
 #include "report/table2.h"
 #include "xml_check.h"
@@ -10,188 +14,151 @@
 namespace libscout::report {
 namespace {
 
-using testing::find_run;
+using nlohmann::json;
 using testing::fixture;
+using testing::quick_study;
+using testing::quick_study_json;
 
-bool any_warning_has(const StudyResults& s, const std::string& a, const std::string& b) {
-  for (const auto& w : s.warnings)
-    if (w.find(a) != std::string::npos && w.find(b) != std::string::npos) return true;
-  return false;
-}
-
-TEST(StudyResults, ReadsTheManifestAndTheFilesItNames) {
-  const StudyResults s = load_study(fixture("device_a"));
-  EXPECT_EQ(s.device.label, "rpi3-fixture");
-  EXPECT_EQ(s.device.cores, 4);
-  EXPECT_EQ(s.libraries.at("openblas"), "0.3.21");
-  EXPECT_EQ(s.settings.value("warmup", 0), 3);
-  // 8 readable run files, plus the crashed, failed and skipped entries that have no file.
-  EXPECT_EQ(s.runs.size(), 11u);
-  EXPECT_EQ(s.gemm.size(), 16u);
-  ASSERT_EQ(s.warnings.size(), 1u) << s.warnings.front();
-  EXPECT_TRUE(any_warning_has(s, "squeezenet_blis_t4.json", "not valid JSON"));
-
-  const RunRow* base = find_run(s, "squeezenet1.1", "gemm:openblas", 4);
-  ASSERT_NE(base, nullptr);
-  EXPECT_EQ(base->status, RowStatus::ok);
-  EXPECT_TRUE(base->rankable());
-  EXPECT_DOUBLE_EQ(*base->ms_per_inference(), 300.0);
-  ASSERT_TRUE(base->energy.has_value());
-  EXPECT_EQ(base->energy->meter, "ina219");
-  EXPECT_DOUBLE_EQ(*base->energy->mj_per_inference, 900.0);  // 0.9 J in the file
-  EXPECT_DOUBLE_EQ(*base->energy->avg_power_w, 3.0);
-  EXPECT_DOUBLE_EQ(*base->energy->window_s, 2.0);
-
-  const RunRow* invalid = find_run(s, "squeezenet1.1", "onednn", 4);
-  ASSERT_NE(invalid, nullptr);
-  EXPECT_EQ(invalid->status, RowStatus::invalid);
-  EXPECT_FALSE(invalid->rankable());
-
-  // The file says ok (validated, 100 ms) but the step failed afterwards: the manifest wins.
-  const RunRow* late = find_run(s, "mobilenet_v1", "onednn", 4);
-  ASSERT_NE(late, nullptr);
-  EXPECT_EQ(late->status, RowStatus::failed);
-  EXPECT_EQ(late->reason, "time limit of 120 s exceeded");
-  EXPECT_TRUE(late->latency_ms.has_value());
-  EXPECT_FALSE(late->rankable());
-
-  const RunRow* crashed = find_run(s, "squeezenet1.1", "clblast", 4);
-  ASSERT_NE(crashed, nullptr);
-  EXPECT_EQ(crashed->status, RowStatus::crashed);
-  EXPECT_EQ(crashed->reason, "killed by signal 11 (SIGSEGV)");
-  EXPECT_FALSE(crashed->rankable());
-
-  const RunRow* oom = find_run(s, "mobilenet_v1", "clblast", 4);
-  ASSERT_NE(oom, nullptr);
-  EXPECT_EQ(oom->status, RowStatus::failed);
-  EXPECT_NE(oom->reason.find("out of memory"), std::string::npos);
-
-  const RunRow* skipped = find_run(s, "mobilenet_v1", "tvm", 4);
-  ASSERT_NE(skipped, nullptr);
-  EXPECT_EQ(skipped->status, RowStatus::skipped);
-
-  // A GEMM row that failed validation is read as invalid with the error in its reason.
-  int invalid_gemm = 0;
-  for (const auto& g : s.gemm) {
-    if (g.provider != "clblast") continue;
-    ++invalid_gemm;
-    EXPECT_EQ(g.status, RowStatus::invalid);
-    EXPECT_NE(g.reason.find("0.3"), std::string::npos) << g.reason;
-  }
-  EXPECT_EQ(invalid_gemm, 1);
-  EXPECT_TRUE(s.has_energy());
-}
-
-TEST(StudyResults, WithoutAManifestReadsEveryJsonFileAndWarnsAboutTheRest) {
-  const StudyResults s = load_study(fixture("device_b"));
-  EXPECT_EQ(s.device.label, "Intel Xeon (fixture)");
-  EXPECT_EQ(s.runs.size(), 6u);
-  EXPECT_EQ(s.gemm.size(), 12u);
-  EXPECT_FALSE(s.has_energy());
-  ASSERT_EQ(s.warnings.size(), 2u);
-  EXPECT_TRUE(any_warning_has(s, "garbage.json", "not valid JSON"));
-  EXPECT_TRUE(any_warning_has(s, "notes.json", "example.notes/3"));
-  // The GEMM median is read from the statistics object; unknown fields are ignored.
-  bool found = false;
-  for (const auto& g : s.gemm) {
-    if (g.provider == "openblas" && g.threads == 2 && g.m == 1024) {
-      found = true;
-      EXPECT_NEAR(*g.gflops, 60.0 * 2 * 1024 / (1024 + 128), 1e-3);
-      EXPECT_EQ(g.status, RowStatus::ok);
+TEST(StudyResults, ReadsEveryRowOfAQuickStudyAsWritten) {
+  const json document = quick_study_json();
+  const StudyResults s = load_study(fixture("quick_cpu"));
+  EXPECT_TRUE(s.warnings.empty()) << s.warnings.front();
+  ASSERT_EQ(s.runs.size(), document["runs"].size());
+  ASSERT_EQ(s.gemm.size(), document["gemm"].size());
+  EXPECT_EQ(s.device.cpu_model, document["device"]["cpu_model"]);
+  for (std::size_t i = 0; i < s.runs.size(); ++i) {
+    const json& row = document["runs"][i];
+    const RunRow& r = s.runs[i];
+    SCOPED_TRACE(row["step"].get<std::string>());
+    EXPECT_EQ(r.model, row["model"]);
+    EXPECT_EQ(r.backend, row["backend"]);
+    EXPECT_EQ(to_string(r.status), row["status"]);
+    EXPECT_EQ(r.rankable(), row["status"] == "ok");
+    if (row.contains("threads_requested")) {
+      EXPECT_EQ(r.threads_requested, row["threads_requested"].get<int>());
     }
+    if (!r.rankable()) continue;
+    EXPECT_EQ(r.threads, row["threads"]);
+    EXPECT_DOUBLE_EQ(*r.ms_per_inference(), row["latency_ms"]["median"].get<double>());
+    if (row["latency_ms"].contains("ci_low")) {
+      ASSERT_TRUE(r.ms_per_inference_ci());
+      EXPECT_DOUBLE_EQ(r.ms_per_inference_ci()->lo, row["latency_ms"]["ci_low"].get<double>());
+      EXPECT_LE(r.ms_per_inference_ci()->lo, *r.ms_per_inference());
+      EXPECT_GE(r.ms_per_inference_ci()->hi, *r.ms_per_inference());
+    }
+    if (row.contains("library_version")) {
+      EXPECT_EQ(r.library_version, row["library_version"].get<std::string>());
+    }
+    EXPECT_EQ(r.fallback_layers, row.value("fallback_layers", 0));
   }
-  EXPECT_TRUE(found);
-  const RunRow* naive = find_run(s, "mobilenet_v1", "gemm:naive", 2);
-  ASSERT_NE(naive, nullptr);
-  EXPECT_EQ(naive->status, RowStatus::invalid);
-  EXPECT_NE(naive->reason.find("relative L2 error 0.5"), std::string::npos) << naive->reason;
+  if (document.contains("method")) {
+    EXPECT_EQ(s.method, document["method"]);
+  }
+  if (document.contains("libraries")) {
+    EXPECT_EQ(s.libraries.size(), document["libraries"].size());
+  }
 }
 
-TEST(StudyResults, ReadsRowsWrittenInlineInTheManifest) {
-  const StudyResults s = load_study(fixture("inline"));
-  EXPECT_TRUE(s.warnings.empty());
-  ASSERT_EQ(s.runs.size(), 4u);
-  ASSERT_EQ(s.gemm.size(), 2u);
-  EXPECT_EQ(s.settings.value("quick", false), true);  // "config" stands for the settings
-  const RunRow* base = find_run(s, "squeezenet1.1", "gemm:openblas", 2);
-  ASSERT_NE(base, nullptr);
-  EXPECT_DOUBLE_EQ(*base->ms_per_inference(), 40.0);  // batch 2
-  EXPECT_FALSE(base->energy.has_value());
-  EXPECT_EQ(find_run(s, "squeezenet1.1", "onednn", 2)->status, RowStatus::invalid);
-  EXPECT_EQ(find_run(s, "squeezenet1.1", "clblast", 2)->status, RowStatus::failed);
-  EXPECT_EQ(s.gemm[1].status, RowStatus::failed);
-  EXPECT_EQ(s.gemm[1].reason, "time limit of 60 s exceeded");
-  const auto unranked = unranked_rows({s});
-  ASSERT_EQ(unranked.size(), 3u);  // onednn, clblast and the atlas sweep
-  EXPECT_EQ(unranked[2].what, "SGEMM on atlas, 2 threads");
+TEST(StudyResults, AFolderOfRunAndGemmFilesTakesEachDocumentsMethod) {
+  const StudyResults s = load_study(fixture("run_files"));
+  EXPECT_TRUE(s.warnings.empty()) << s.warnings.front();
+  ASSERT_FALSE(s.runs.empty());
+  ASSERT_FALSE(s.gemm.empty());
+  for (const auto& r : s.runs) {
+    EXPECT_TRUE(r.warmup.has_value()) << r.backend;
+    EXPECT_TRUE(r.min_time_s.has_value()) << r.backend;
+    EXPECT_TRUE(r.rankable()) << r.backend << ": " << r.reason;
+  }
+  for (const auto& g : s.gemm) EXPECT_FALSE(g.version.empty()) << g.provider;
+  EXPECT_TRUE(s.method.is_object());
 }
 
 TEST(StudyResults, ReadsOneResultFile) {
-  const StudyResults s = load_study(fixture("device_b") / "squeezenet_openblas.json");
-  EXPECT_EQ(s.runs.size(), 2u);
+  std::string first;
+  for (const auto& entry : std::filesystem::directory_iterator(fixture("run_files")))
+    if (entry.path().filename().string().rfind("run_", 0) == 0) first = entry.path().string();
+  ASSERT_FALSE(first.empty());
+  const StudyResults s = load_study(first);
+  EXPECT_EQ(s.runs.size(), 1u);
   EXPECT_TRUE(s.gemm.empty());
 }
 
+TEST(StudyResults, UnreadableFilesAreWarningsAndTheRestIsRead) {
+  testing::TempDir dir;
+  for (const auto& entry : std::filesystem::directory_iterator(fixture("run_files")))
+    std::filesystem::copy(entry.path(), dir.path() / entry.path().filename());
+  std::ofstream(dir.path() / "garbage.json") << "{ not json";
+  std::ofstream(dir.path() / "other.json") << R"({"schema": "example.notes/3"})";
+  const StudyResults s = load_study(dir.path());
+  EXPECT_EQ(s.runs.size(), load_study(fixture("run_files")).runs.size());
+  ASSERT_EQ(s.warnings.size(), 2u);
+  EXPECT_NE(s.warnings[0].find("garbage.json is not valid JSON"), std::string::npos) << s.warnings[0];
+  EXPECT_NE(s.warnings[1].find("example.notes/3"), std::string::npos) << s.warnings[1];
+}
+
 TEST(StudyResults, SaysWhatIsWrongWithInputsThatHoldNoResults) {
-  try {
-    load_study(fixture("no_such_directory"));
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos) << e.what();
-  }
+  EXPECT_THROW(load_study(fixture("no_such_directory")), Error);
   testing::TempDir empty;
   try {
     load_study(empty.path());
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("holds no libscout results"), std::string::npos)
-        << e.what();
-  }
-  try {
-    load_study(fixture("device_b") / "garbage.json");
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("not valid JSON"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("holds no libscout results"), std::string::npos) << e.what();
   }
 }
 
-TEST(StudyResults, ReadsBothSpellingsOfEnergyAndRails) {
-  const nlohmann::json run = {
-      {"schema", "libscout.run/1"},
-      {"device", {{"cpu_model", "x"}}},
-      {"results",
-       {{{"model", "m"}, {"backend", "a"}, {"threads", 1},
-         {"latency_ms", {{"median", 10.0}}}, {"validation", {{"passed", true}}},
-         {"energy",
-          {{"meter", "rapl"}, {"window_s", 2.0}, {"inferences", 200}, {"avg_power_w", 12.0},
-           {"mj_per_inference", 120.0}, {"net_mj_per_inference", 80.0},
-           {"rails", {{"package", {{"avg_power_w", 10.0}, {"mj_per_inference", 100.0}}},
-                      {"dram", {{"avg_power_w", 2.0}, {"mj_per_inference", 20.0}}}}}}}},
-        {{"model", "m"}, {"backend", "b"}, {"threads", 1},
-         {"latency_ms", {{"median", 10.0}}}, {"validation", {{"passed", true}}},
-         {"energy",
-          {{"meter", "ina219"}, {"seconds", 2.0}, {"inferences", 200},
-           {"joules_per_inference", 0.05}}}},
-        {{"model", "m"}, {"backend", "c"}, {"threads", 1}, {"status", "exploded"},
-         {"latency_ms", {{"median", 1.0}}}, {"validation", {{"passed", true}}}},
-        {{"model", "m"}, {"backend", "d"}, {"threads", "one"}}}}};
-  StudyResults s;
-  add_document(s, run, "run.json", ".");
-  ASSERT_EQ(s.runs.size(), 3u);
-  ASSERT_EQ(s.warnings.size(), 1u);  // the row whose threads are not a number
+TEST(StudyResults, ARowWithAWrongTypeIsSkippedWithAWarning) {
+  const StudyResults s = quick_study([](json& d) { d["runs"][0]["threads"] = "two"; });
+  ASSERT_EQ(s.warnings.size(), 1u);
   EXPECT_NE(s.warnings[0].find("threads should be an integer"), std::string::npos) << s.warnings[0];
-  const auto& a = *s.runs[0].energy;
-  EXPECT_DOUBLE_EQ(*a.mj_per_inference, 120.0);
-  EXPECT_DOUBLE_EQ(*a.net_mj_per_inference, 80.0);
-  ASSERT_EQ(a.rails.size(), 2u);
-  const auto& b = *s.runs[1].energy;
-  EXPECT_DOUBLE_EQ(*b.mj_per_inference, 50.0);
-  EXPECT_DOUBLE_EQ(*b.window_s, 2.0);
-  EXPECT_DOUBLE_EQ(*b.avg_power_w, 5.0);  // derived: 0.05 J x 200 / 2 s
-  // An unknown status is never ranked, and says what it was.
-  EXPECT_EQ(s.runs[2].status, RowStatus::failed);
-  EXPECT_FALSE(s.runs[2].rankable());
-  EXPECT_NE(s.runs[2].reason.find("exploded"), std::string::npos);
+  EXPECT_EQ(s.runs.size(), quick_study_json()["runs"].size() - 1);
+}
+
+TEST(StudyResults, AnUnknownStatusIsNeverRanked) {
+  const StudyResults s = quick_study([](json& d) {
+    (*testing::ranked_rows(d, "squeezenet1.1").front())["status"] = "exploded";
+  });
+  std::size_t failed = 0;
+  for (const auto& r : s.runs)
+    if (r.reason.find("exploded") != std::string::npos) {
+      ++failed;
+      EXPECT_FALSE(r.rankable());
+    }
+  EXPECT_EQ(failed, 1u);
+}
+
+// Energy is ranked only where the meter sees the device that did the work.
+TEST(StudyResults, EnergyFromAMeterThatCannotSeeTheDeviceIsNotAFigure) {
+  auto first_ranked = [](const StudyResults& s) -> const RunRow& {
+    for (const auto& r : s.runs)
+      if (r.rankable()) return r;
+    throw std::runtime_error("no ranked row");
+  };
+  auto with_energy = [](json energy) {
+    return quick_study([&](json& d) {
+      for (auto& row : d["runs"]) row["energy"] = energy;
+    });
+  };
+  // A GPU rail (NVML) for a CPU run.
+  const EnergyFigure gpu_rail = first_ranked(with_energy(testing::energy_json("nvml", "gpu", 50))).energy_figure();
+  EXPECT_FALSE(gpu_rail.mj_per_inference);
+  EXPECT_NE(gpu_rail.none.find("sees the GPU, not the CPU"), std::string::npos) << gpu_rail.none;
+  // The CPU package (RAPL) for a CPU run, and a board meter: figures.
+  EXPECT_DOUBLE_EQ(*first_ranked(with_energy(testing::energy_json("rapl", "cpu", 50))).energy_figure().mj_per_inference, 50);
+  EXPECT_TRUE(first_ranked(with_energy(testing::energy_json("hwmon", "board", 50))).energy_figure().mj_per_inference);
+  // Results written before meters said what they cover: decided by the meter's kind.
+  json old = testing::energy_json("nvml", "gpu", 50);
+  old.erase("covers");
+  EXPECT_FALSE(first_ranked(with_energy(old)).energy_figure().mj_per_inference);
+  old["meter"] = "ina231";
+  EXPECT_TRUE(first_ranked(with_energy(old)).energy_figure().mj_per_inference);
+  // A CPU package for a GPU run.
+  StudyResults gpu;
+  json row = testing::gpu_row("squeezenet1.1", "cudnn", 1, 0.4);
+  row["energy"] = testing::energy_json("rapl", "cpu", 5);
+  add_document(gpu, json{{"schema", kRunSchema}, {"results", json::array({row})}}, "gpu.json");
+  ASSERT_EQ(gpu.runs.size(), 1u);
+  EXPECT_NE(gpu.runs[0].energy_figure().none.find("sees the CPU, not the GPU"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,103 @@
+// The report of a study run here and now through the real executable (no fixture): a short quick
+// study of a few backends and providers at two thread counts, then checks on its own results.json
+// and report: no table lists a row twice, every figure's axes cover its data, no two series share
+// a colour, the method's fields and the library versions appear wherever the study wrote them.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "report_checks.h"
+#include "xml_check.h"
+
+namespace libscout::report {
+namespace {
+
+using nlohmann::json;
+using testing::read_text;
+
+class ReportOfARealStudy : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir;
+#ifdef LIBSCOUT_EMULATED
+    return;  // the study re-executes libscout in child processes, which qemu-user cannot follow
+#endif
+    const std::string command =
+        std::string(LIBSCOUT_CLI) +
+        " study --quick --models squeezenet1.1 --backends gemm:openblas,gemm:eigen,gemm:naive "
+        "--providers openblas,eigen,naive --threads 1,2 --out '" +
+        (dir_->path() / "study").string() + "' >'" + (dir_->path() / "log").string() + "' 2>&1";
+    status_ = std::system(command.c_str());
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  void SetUp() override {
+#ifdef LIBSCOUT_EMULATED
+    GTEST_SKIP() << "the study re-executes libscout in child processes, which qemu-user cannot follow";
+#endif
+    ASSERT_TRUE(std::filesystem::exists(study() / "results.json")) << read_text(dir_->path() / "log");
+  }
+  static std::filesystem::path study() { return dir_->path() / "study"; }
+  static testing::TempDir* dir_;
+  static int status_;
+};
+testing::TempDir* ReportOfARealStudy::dir_ = nullptr;
+int ReportOfARealStudy::status_ = 0;
+
+TEST_F(ReportOfARealStudy, NoTableListsARowTwice) {
+  const std::string html = read_text(study() / "report.html");
+  ASSERT_EQ(testing::xml_error(html), "");
+  const auto duplicates = testing::duplicate_rows(html);
+  EXPECT_TRUE(duplicates.empty()) << duplicates.front();
+}
+
+TEST_F(ReportOfARealStudy, EveryFigureCoversItsDataWithItsOwnColours) {
+  int figures = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(study() / "figures")) {
+    const std::string svg = read_text(entry.path());
+    const auto axes = testing::axis_problems(svg);
+    EXPECT_TRUE(axes.empty()) << entry.path() << ": " << axes.front();
+    const auto colours = testing::colour_problems(svg);
+    EXPECT_TRUE(colours.empty()) << entry.path() << ": " << colours.front();
+    ++figures;
+  }
+  EXPECT_GE(figures, 2);  // latency and SGEMM; energy and power where a meter measured
+  EXPECT_GT(testing::mark_count(read_text(study() / "figures" / "latency.svg")), 0u);
+  EXPECT_GT(testing::mark_count(read_text(study() / "figures" / "gemm_gflops.svg")), 0u);
+}
+
+TEST_F(ReportOfARealStudy, TheMethodAndTheVersionsTheStudyWroteAreShown) {
+  const json results = json::parse(read_text(study() / "results.json"));
+  const std::string md = read_text(study() / "report.md");
+  // The second cell of the first Markdown table row whose first cell is `name` (or starts with
+  // "name (", as the library table names a provider and its gemm: backend together).
+  auto row = [&](const std::string& name) {
+    for (const char* end : {" | ", " ("}) {
+      const auto at = md.find("\n| " + name + end);
+      if (at == std::string::npos) continue;
+      const auto from = md.find(" | ", at + 3) + 3;
+      return md.substr(from, md.find(" |", from) - from);
+    }
+    return std::string("(no row)");
+  };
+  if (results.contains("method")) {
+    const json& method = results["method"];
+    if (method.contains("warmup")) EXPECT_NE(row("Warm-up inferences"), "not recorded");
+    if (method.contains("min_time_s")) EXPECT_NE(row("Timing rule"), "not recorded");
+    if (method.contains("idle_s")) EXPECT_NE(row("Idle power measured for"), "not recorded");
+    if (method.contains("cpu_governor")) EXPECT_NE(row("CPU frequency governor"), "not recorded");
+  }
+  EXPECT_NE(row("Timed inferences per row"), "not recorded");
+  for (const auto& g : results["gemm"]) {
+    if (g.value("status", "") != "ok") continue;
+    const std::string provider = g["provider"];
+    const std::string version = results.contains("libraries") && results["libraries"].contains(provider)
+                                    ? results["libraries"][provider].get<std::string>()
+                                    : g["version"].get<std::string>();
+    EXPECT_EQ(row(provider), version) << provider;
+  }
+}
+
+}  // namespace
+}  // namespace libscout::report
