@@ -20,6 +20,7 @@ const char* op_name(OpKind op) {
     case OpKind::kBatchNorm: return "batchnorm";
     case OpKind::kAdd: return "add";
     case OpKind::kFlatten: return "flatten";
+    case OpKind::kReshape: return "reshape";
   }
   return "?";
 }
@@ -41,11 +42,15 @@ Activation Layer::activation() const {
 }
 
 int pooled_size(int in, int kernel, int stride, int pad, bool ceil_mode) {
-  int span = in + 2 * pad - kernel;
+  return pooled_size(in, kernel, stride, pad, pad, ceil_mode);
+}
+
+int pooled_size(int in, int kernel, int stride, int pad_begin, int pad_end, bool ceil_mode) {
+  int span = in + pad_begin + pad_end - kernel;
   if (span < 0) return 0;
   int out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
   // The last window must start inside the input or its left padding (Caffe and PyTorch).
-  if (pad > 0 && (out - 1) * stride >= in + pad) --out;
+  if ((pad_begin > 0 || pad_end > 0) && (out - 1) * stride >= in + pad_begin) --out;
   return out;
 }
 
@@ -93,8 +98,12 @@ Shape infer_output_shape(const Graph& g, const Layer& l) {
     case OpKind::kAvgPool: {
       expect_inputs(l, 1);
       const Pool2dParams& p = l.pool();
-      int oh = pooled_size(in.h, p.kernel_h, p.stride_h, p.pad_h, p.ceil_mode);
-      int ow = pooled_size(in.w, p.kernel_w, p.stride_w, p.pad_w, p.ceil_mode);
+      if (p.stride_h < 1 || p.stride_w < 1 || p.kernel_h < 1 || p.kernel_w < 1 || p.pad_h < 0 ||
+          p.pad_w < 0 || p.pad_bottom() < 0 || p.pad_right() < 0) {
+        fail(l, "kernel and stride must be >= 1, padding >= 0");
+      }
+      int oh = pooled_size(in.h, p.kernel_h, p.stride_h, p.pad_h, p.pad_bottom(), p.ceil_mode);
+      int ow = pooled_size(in.w, p.kernel_w, p.stride_w, p.pad_w, p.pad_right(), p.ceil_mode);
       if (oh < 1 || ow < 1) fail(l, "input " + in.str() + " is smaller than the window");
       return {in.n, in.c, oh, ow};
     }
@@ -125,6 +134,16 @@ Shape infer_output_shape(const Graph& g, const Layer& l) {
     case OpKind::kFlatten:
       expect_inputs(l, 1);
       return {in.n, static_cast<int>(in.image_elements()), 1, 1};
+    case OpKind::kReshape: {
+      expect_inputs(l, 1);
+      const ReshapeParams& p = l.reshape();
+      const std::size_t image = static_cast<std::size_t>(p.c) * p.h * p.w;
+      if (p.c < 1 || p.h < 1 || p.w < 1 || in.elements() % image != 0) {
+        fail(l, "cannot reshape " + in.str() + " to (N, " + std::to_string(p.c) + ", " +
+                    std::to_string(p.h) + ", " + std::to_string(p.w) + ")");
+      }
+      return {static_cast<int>(in.elements() / image), p.c, p.h, p.w};
+    }
     case OpKind::kAdd: {
       expect_inputs(l, 2);
       if (g.shape(l.inputs[1]) != in) {
@@ -176,6 +195,8 @@ Graph Graph::clone() const {
   g.values = values;
   g.input = input;
   g.outputs = outputs;
+  g.source_path = source_path;
+  g.content_sha256 = content_sha256;
   g.layers.reserve(layers.size());
   for (const Layer& l : layers) {
     Layer c;

@@ -200,6 +200,10 @@ std::size_t col_floats(const Graph& g, const Layer& l) {
 std::string unsupported_reason(const Graph& g, const Layer& l) {
   constexpr std::size_t kMaxDim = INT_MAX;
   const Shape out = g.output_shape(l);
+  if (l.op == OpKind::kReshape) return "reshape (a copy) is left to the baseline";
+  if ((l.op == OpKind::kMaxPool || l.op == OpKind::kAvgPool) && !l.pool().symmetric()) {
+    return "asymmetric pooling padding is not mapped";
+  }
   if (l.op == OpKind::kConv2d) {
     const Conv2dParams& p = l.conv();
     const std::size_t k =

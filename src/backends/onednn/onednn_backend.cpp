@@ -389,6 +389,7 @@ class DnnlSegment final : public Segment {
                           {DNNL_ARG_DST, new_value(l.output, pd.dst_desc())}}});
         return;
       }
+      case OpKind::kReshape: break;  // declined by supports()
     }
     (void)out;
     throw Error("onednn: no mapping for op " + std::string(op_name(l.op)));

@@ -67,12 +67,13 @@ void pool2d_rows(const Graph& g, const Layer& l, const float* x, float* y) {
   const Pool2dParams& p = l.pool();
   const Shape in = g.input_shape(l), out = g.output_shape(l);
   const float init = kMax ? -std::numeric_limits<float>::infinity() : 0.0f;
+  const int pad_bottom = p.pad_bottom(), pad_right = p.pad_right();
   struct Span {
     int begin, end, padded;  // clipped to the input; width clipped to the padded input
   };
   std::vector<Span> xspan(out.w);
   for (int ox = 0; ox < out.w; ++ox) {
-    const int x0 = ox * p.stride_w - p.pad_w, x1 = std::min(x0 + p.kernel_w, in.w + p.pad_w);
+    const int x0 = ox * p.stride_w - p.pad_w, x1 = std::min(x0 + p.kernel_w, in.w + pad_right);
     xspan[ox] = {std::max(x0, 0), std::min(x1, in.w), x1 - x0};
   }
   // Outputs [interior_begin, interior_end) have windows wholly inside the input row.
@@ -90,7 +91,7 @@ void pool2d_rows(const Graph& g, const Layer& l, const float* x, float* y) {
     const float* xp = x + static_cast<std::size_t>(nc) * in.plane();
     float* yp = y + static_cast<std::size_t>(nc) * out.plane();
     for (int oy = 0; oy < out.h; ++oy) {
-      const int y0 = oy * p.stride_h - p.pad_h, y1 = std::min(y0 + p.kernel_h, in.h + p.pad_h);
+      const int y0 = oy * p.stride_h - p.pad_h, y1 = std::min(y0 + p.kernel_h, in.h + pad_bottom);
       const int ys = std::max(y0, 0), ye = std::min(y1, in.h);
       std::fill(cols.begin(), cols.end(), init);
       for (int iy = ys; iy < ye; ++iy) {
@@ -160,8 +161,8 @@ void pool2d(const Graph& g, const Layer& l, const float* x, float* y) {
       for (int ox = 0; ox < out.w; ++ox) {
         const int y0 = oy * p.stride_h - p.pad_h, x0 = ox * p.stride_w - p.pad_w;
         // Window clipped to the padded input (Caffe), then to the input itself.
-        const int y1 = std::min(y0 + p.kernel_h, in.h + p.pad_h);
-        const int x1 = std::min(x0 + p.kernel_w, in.w + p.pad_w);
+        const int y1 = std::min(y0 + p.kernel_h, in.h + p.pad_bottom());
+        const int x1 = std::min(x0 + p.kernel_w, in.w + p.pad_right());
         const int padded_count = (y1 - y0) * (x1 - x0);
         const int ys = std::max(y0, 0), xs = std::max(x0, 0);
         const int ye = std::min(y1, in.h), xe = std::min(x1, in.w);
@@ -270,7 +271,8 @@ void forward(const Graph& g, const Layer& l, std::span<const float* const> in, f
     case OpKind::kFullyConnected: return fully_connected<Acc>(g, l, in[0], out);
     case OpKind::kSoftmax: return softmax<Acc>(g, l, in[0], out);
     case OpKind::kBatchNorm: return batch_norm<Acc>(g, l, in[0], out);
-    case OpKind::kFlatten: std::copy_n(in[0], size, out); return;
+    case OpKind::kFlatten:
+    case OpKind::kReshape: std::copy_n(in[0], size, out); return;
     case OpKind::kRelu:
     case OpKind::kRelu6: {
       const Activation a = l.op == OpKind::kRelu ? Activation::kRelu : Activation::kRelu6;

@@ -461,6 +461,8 @@ class XnnSegment final : public Segment {
         views_[l.output] = out;
         break;
       }
+      case OpKind::kReshape:  // declined by supports()
+        throw Error("xnnpack: no mapping for reshape");
     }
     add_operator(l, steps, op);
   }
