@@ -104,18 +104,27 @@ std::shared_ptr<ConvState> make_state(const LayerContext& ctx) {
 }
 
 // cuDNN's find call: every algorithm run and timed on these shapes, fastest first; only those
-// that ran within the workspace limit are kept.
+// that ran within the workspace limit are kept. For grouped (depthwise) convolutions the find call
+// runs some algorithms group by group, seconds per layer, so cuDNN's heuristic ranking is taken
+// instead; either way the chooser then measures the candidates.
 std::vector<cudnnConvolutionFwdAlgoPerf_t> find_algorithms(const ConvState& st,
-                                                           const LayerContext& ctx) {
+                                                           const LayerContext& ctx, int groups) {
   ctx.lib.bind(ctx.stream);
   st.prepad(Exec{&ctx.lib, ctx.stream, &ctx.workspace});
   cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
   int returned = 0;
-  check(cudnnFindConvolutionForwardAlgorithmEx(
-            ctx.lib.dnn(), *st.xd, st.x.base, st.wd, st.weight.get(), st.cd, *st.yd, st.y.base,
-            CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf, ctx.workspace.data(),
-            ctx.workspace.bytes()),
-        "cudnnFindConvolutionForwardAlgorithmEx");
+  if (groups > 1) {
+    check(cudnnGetConvolutionForwardAlgorithm_v7(ctx.lib.dnn(), *st.xd, st.wd, st.cd, *st.yd,
+                                                 CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned,
+                                                 perf),
+          "cudnnGetConvolutionForwardAlgorithm_v7");
+  } else {
+    check(cudnnFindConvolutionForwardAlgorithmEx(
+              ctx.lib.dnn(), *st.xd, st.x.base, st.wd, st.weight.get(), st.cd, *st.yd,
+              st.y.base, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf, ctx.workspace.data(),
+              ctx.workspace.bytes()),
+          "cudnnFindConvolutionForwardAlgorithmEx");
+  }
   std::vector<cudnnConvolutionFwdAlgoPerf_t> ok;
   for (int i = 0; i < returned; ++i) {
     if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > ctx.workspace.bytes()) continue;
@@ -200,7 +209,7 @@ Candidate pointwise_gemm(const std::shared_ptr<ConvState>& st) {
 std::vector<Candidate> conv_candidates(const LayerContext& ctx) {
   const Conv2dParams& p = ctx.layer.layer->conv();
   std::shared_ptr<ConvState> st = make_state(ctx);
-  const std::vector<cudnnConvolutionFwdAlgoPerf_t> found = find_algorithms(*st, ctx);
+  const std::vector<cudnnConvolutionFwdAlgoPerf_t> found = find_algorithms(*st, ctx, p.groups);
   std::vector<Candidate> out;
   // The check: IMPLICIT_GEMM (a direct method, no workspace) where it runs, else the fastest.
   auto check_it = std::find_if(found.begin(), found.end(), [](const auto& f) {

@@ -56,20 +56,20 @@ void CudnnSegment::describe(const ExecOptions& opts) {
                               : "FP32 (CUDNN_FMA_MATH, CUBLAS_DEFAULT_MATH: no TF32)";
   j["cuda_graph"] = opts.cuda_graph ? "on" : "off";
   j["graph_api_candidates"] = graph_api_enabled() ? "on" : "off (LIBSCOUT_CUDNN_GRAPH_API=0)";
-  j["activation_memory"] = mib(plan_.arena_floats() * sizeof(float));
+  j["activation_memory"] = mib(build_.plan->arena_floats() * sizeof(float));
   j["workspace"] = mib(workspace_.bytes() + side_workspace_.bytes());
-  j["concat_inputs_written_in_place"] = plan_.free_concat_inputs();
+  j["concat_inputs_written_in_place"] = build_.plan->free_concat_inputs();
   int absorbed = 0;
-  for (const PlannedLayer& pl : plan_.layers()) absorbed += !pl.runs;
+  for (const PlannedLayer& pl : build_.plan->layers()) absorbed += !pl.runs;
   j["layers_absorbed"] = absorbed;
   j["micro_batches"] = micro_batch_report_;
   j["branch_concurrency"] = build_.streams_report;
   std::map<std::string, int> by_method;
   double sum_us = 0;
   for (const Op& op : build_.ops) {
-    const Layer& l = plan_.graph().layers[op.id];
+    const Layer& l = build_.plan->graph().layers[op.id];
     j["layer." + l.name] = op.choice.report;
-    sum_us += op.choice.device_us * build_.micro_batches;
+    sum_us += op.choice.device_us;
     if (l.op == OpKind::kConv2d) ++by_method[op.choice.name];
   }
   std::string methods;
@@ -77,7 +77,7 @@ void CudnnSegment::describe(const ExecOptions& opts) {
     methods += (methods.empty() ? "" : "; ") + std::to_string(count) + "x " + name;
   }
   j["convolutions"] = methods;
-  j["layers_sum_us"] = sum_us;
+  j["layers_sum_us"] = sum_us;  // micro-batched layers: one micro-batch
   j["prepare_measured_ms"] = build_.ms;
   const std::string nodes = count_graph_nodes(
       [this](cudaStream_t s) { enqueue(s, build_, build_.two_streams); });

@@ -53,7 +53,7 @@ void fold_batch_norm(PlannedLayer& conv, const Layer& bn) {
 
 }  // namespace
 
-SegmentPlan::SegmentPlan(const SegmentSpec& spec) : graph_(spec.graph) {
+SegmentPlan::SegmentPlan(const SegmentSpec& spec, int prefix_layers) : graph_(spec.graph) {
   consumers_ = graph_->consumers();
   for (LayerId id : spec.layers) {
     PlannedLayer p;
@@ -65,8 +65,15 @@ SegmentPlan::SegmentPlan(const SegmentSpec& spec) : graph_(spec.graph) {
   }
   fuse(spec);
   alias(spec);
-  pair_independent_convolutions();
-  place(spec);
+  pair_independent_convolutions(prefix_layers);
+  place(spec, prefix_layers);
+}
+
+int SegmentPlan::index_of(LayerId id) const {
+  for (int i = 0; i < static_cast<int>(layers_.size()); ++i) {
+    if (layers_[i].id == id) return i;
+  }
+  return -1;
 }
 
 int SegmentPlan::producer_in_segment(ValueId v) const {
@@ -144,13 +151,15 @@ void SegmentPlan::alias(const SegmentSpec& spec) {
 
 // Consecutive convolutions where the second reads nothing the first writes (compared by storage,
 // so concat slices count as their concat) pair up, without chains: (a, b), then (c, d).
-void SegmentPlan::pair_independent_convolutions() {
+void SegmentPlan::pair_independent_convolutions(int prefix_layers) {
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     PlannedLayer& a = layers_[i];
     if (!a.runs || a.layer->op != OpKind::kConv2d) continue;
     std::size_t j = i + 1;
     while (j < layers_.size() && !layers_[j].runs) ++j;
     if (j == layers_.size() || layers_[j].layer->op != OpKind::kConv2d) continue;
+    const int pi = static_cast<int>(i), pj = static_cast<int>(j);
+    if (pi < prefix_layers && pj >= prefix_layers) continue;  // not across the prefix's end
     const PlannedLayer& b = layers_[j];
     const ValueId written = root_[a.output];
     if (root_[b.layer->inputs[0]] == written || root_[a.layer->inputs[0]] == root_[b.output]) {
@@ -164,7 +173,7 @@ void SegmentPlan::pair_independent_convolutions() {
 
 // Lifetimes per storage root (first write to last read; downloads live to the end), then offsets
 // in the arena: greedy by size, largest first, as the engine places its host buffers.
-void SegmentPlan::place(const SegmentSpec& spec) {
+void SegmentPlan::place(const SegmentSpec& spec, int prefix_layers) {
   const Graph& g = *graph_;
   const std::size_t nv = g.values.size();
   std::vector<bool> produced(nv, false), materialized(nv, false);
@@ -199,10 +208,19 @@ void SegmentPlan::place(const SegmentSpec& spec) {
   // Uploaded values live to the end: with micro-batches, later parts of the input arrive while
   // the layers run on the first.
   for (ValueId v : uploads_) last[root_[v]] = end;
+  // A value the prefix produces and the rest reads lives through the whole prefix: the prefix's
+  // later micro-batches must not overwrite the parts that earlier ones left for the rest.
+  for (int i = prefix_layers; i < end; ++i) {
+    if (!layers_[i].runs && layers_[i].layer->op != OpKind::kFlatten) continue;
+    for (ValueId v : layers_[i].layer->inputs) {
+      if (first[root_[v]] < prefix_layers) first[root_[v]] = -1;
+    }
+  }
   for (std::size_t v = 0; v < nv; ++v) {
     if (!spec.exported[v] || !produced[v] || !materialized[v]) continue;
     downloads_.push_back(static_cast<ValueId>(v));
     last[root_[v]] = end;
+    if (first[root_[v]] < prefix_layers) first[root_[v]] = -1;
   }
   std::vector<ValueId> roots;
   for (std::size_t v = 0; v < nv; ++v) {

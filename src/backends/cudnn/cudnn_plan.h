@@ -35,7 +35,10 @@ struct PlannedLayer {
 
 class SegmentPlan {
  public:
-  explicit SegmentPlan(const SegmentSpec& spec);
+  // `prefix_layers`: the first layers run once per micro-batch while later parts of the input are
+  // still uploading, the rest on the whole batch; values crossing from the prefix to the rest
+  // are then kept for the whole prefix (0: no prefix).
+  explicit SegmentPlan(const SegmentSpec& spec, int prefix_layers = 0);
 
   const Graph& graph() const { return *graph_; }
   const std::vector<PlannedLayer>& layers() const { return layers_; }
@@ -45,14 +48,16 @@ class SegmentPlan {
   std::size_t arena_floats() const { return arena_floats_; }
   int free_concat_inputs() const { return free_concat_inputs_; }
   int concurrent_pairs() const { return concurrent_pairs_; }
+  // Index into layers() of layer `id`, -1 if not in the segment.
+  int index_of(LayerId id) const;
   // Where value v lives once the arena is at `arena`.
   DeviceView view(ValueId v, float* arena) const;
 
  private:
   void fuse(const SegmentSpec& spec);
   void alias(const SegmentSpec& spec);
-  void pair_independent_convolutions();
-  void place(const SegmentSpec& spec);
+  void pair_independent_convolutions(int prefix_layers);
+  void place(const SegmentSpec& spec, int prefix_layers);
   int producer_in_segment(ValueId v) const;  // index into layers_, -1 if none
 
   const Graph* graph_;

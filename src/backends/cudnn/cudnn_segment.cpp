@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
@@ -40,19 +41,11 @@ void wait(cudaStream_t s, const cuda::Event& e) {
 
 CudnnSegment::CudnnSegment(const SegmentSpec& spec, const ExecOptions& opts,
                            std::shared_ptr<Library> lib, std::shared_ptr<Library> side_lib)
-    : plan_(spec), lib_(std::move(lib)), side_lib_(std::move(side_lib)) {
-  allocate();
-  build_ = build(1, opts);
-  if (const int k = micro_batch_option(); k > 1) {
-    Build split = build(k, opts);
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "%.4f ms with the upload overlapped, %.4f ms in one batch",
-                  split.ms, build_.ms);
-    const bool better = split.ms < build_.ms;
-    micro_batch_report_ = (better ? std::to_string(k) : std::string("1")) + " (" +
-                          std::to_string(k) + " micro-batches of " + std::to_string(batch() / k) +
-                          ": " + buf + ")";
-    if (better) build_ = std::move(split);
+    : lib_(std::move(lib)), side_lib_(std::move(side_lib)) {
+  batch_ = spec.graph->shape(spec.graph->input).n;
+  build_ = make_build(spec, 0, 1, opts);
+  if (micro_batch_option() > 1) {
+    try_micro_batches(spec, opts);
   } else {
     micro_batch_report_ = "1 (the input is uploaded whole)";
   }
@@ -64,34 +57,96 @@ CudnnSegment::CudnnSegment(const SegmentSpec& spec, const ExecOptions& opts,
   describe(opts);
 }
 
-void CudnnSegment::allocate() {
-  const Graph& g = plan_.graph();
+CudnnSegment::Build CudnnSegment::make_build(const SegmentSpec& spec, int prefix_layers,
+                                             int micro_batches, const ExecOptions& opts) {
+  Build b;
+  b.plan = std::make_unique<SegmentPlan>(spec, prefix_layers);
+  b.micro_batches = micro_batches;
+  allocate(b);
+  if (workspace_.bytes() == 0) {
+    std::size_t free_b = 0, total_b = 0;
+    check(cudaMemGetInfo(&free_b, &total_b), "cudaMemGetInfo");
+    workspace_.buffer.resize(std::min(kWorkspaceLimit, free_b / 4));
+  }
+  choose_layers(b, prefix_layers, opts);
+  choose_streams(b, opts);
+  return b;
+}
+
+// The second build: the first layers that take about as long as the input's upload run per
+// micro-batch. Kept when faster and in agreement with the first; anything that goes wrong
+// (memory, a layer) leaves the first build in place, with the reason in the settings.
+void CudnnSegment::try_micro_batches(const SegmentSpec& spec, const ExecOptions& opts) {
+  const int k = micro_batch_option();
   try {
-    arena_.resize(std::max<std::size_t>(plan_.arena_floats(), 1));
+    double upload_ms = 0;
+    {
+      cuda::ReplayableWork upload([this](cudaStream_t s) { enqueue_uploads(s, build_, 1); },
+                                  opts.cuda_graph);
+      upload_ms = best_of(upload, 5);
+    }
+    std::size_t prefix = 0;
+    double covered_ms = 0;
+    while (prefix < build_.ops.size() && covered_ms < upload_ms) {
+      covered_ms += build_.ops[prefix++].choice.device_us * 1e-3;
+    }
+    if (prefix == 0) {
+      micro_batch_report_ = "off: nothing to overlap the upload with";
+      return;
+    }
+    const int prefix_layers = build_.plan->index_of(build_.ops[prefix - 1].id) + 1;
+    Build split = make_build(spec, prefix_layers, k, opts);
+    double diff = 0, norm = 0;
+    for (std::size_t i = 0; i < split.downloads.size(); ++i) {
+      const Transfer& a = split.downloads[i];
+      const Transfer& want = build_.downloads[i];
+      for (std::size_t e = 0; e < a.staging.size(); ++e) {
+        const double d = double(a.staging.get()[e]) - want.staging.get()[e];
+        diff += d * d;
+        norm += double(want.staging.get()[e]) * want.staging.get()[e];
+      }
+    }
+    const double err = norm > 0 ? std::sqrt(diff / norm) : (diff > 0 ? 1.0 : 0.0);
+    char buf[300];
+    std::snprintf(buf, sizeof buf,
+                  "%d micro-batches of %d through the first %zu layers (input upload %.4f ms): "
+                  "%.4f ms, against %.4f ms in one batch; outputs differ by %.2g",
+                  k, batch() / k, split.prefix_ops, upload_ms, split.ms, build_.ms, err);
+    const bool better = err <= 1e-5 && split.ms < build_.ms;
+    micro_batch_report_ = std::string(better ? "on: " : "off: ") + buf;
+    if (better) build_ = std::move(split);
+  } catch (const Error& e) {
+    cudaGetLastError();
+    micro_batch_report_ = std::string("off: micro-batches failed: ") + e.what();
+  }
+}
+
+void CudnnSegment::allocate(Build& b) {
+  const Graph& g = b.plan->graph();
+  try {
+    b.arena.resize(std::max<std::size_t>(b.plan->arena_floats(), 1));
   } catch (const Error& e) {
     throw Error("cudnn: out of GPU memory: the activations of this model at batch " +
-                std::to_string(batch()) + " need " + mib(plan_.arena_floats() * sizeof(float)) +
+                std::to_string(batch()) + " need " + mib(b.plan->arena_floats() * sizeof(float)) +
                 " on the GPU (" + memory_state() + "); use a smaller batch (" + e.what() + ")");
   }
-  std::size_t free_b = 0, total_b = 0;
-  check(cudaMemGetInfo(&free_b, &total_b), "cudaMemGetInfo");
   try {
-    workspace_.buffer.resize(std::min(kWorkspaceLimit, free_b / 4));
-    for (ValueId v : plan_.uploads()) {
-      uploads_.push_back({v, plan_.view(v, arena_.get()),
-                          cuda::PinnedBuffer<float>(g.shape(v).elements())});
+    for (ValueId v : b.plan->uploads()) {
+      b.uploads.push_back({v, b.plan->view(v, b.arena.get()),
+                           cuda::PinnedBuffer<float>(g.shape(v).elements())});
     }
-    for (ValueId v : plan_.downloads()) {
-      downloads_.push_back({v, plan_.view(v, arena_.get()),
-                            cuda::PinnedBuffer<float>(g.shape(v).elements())});
+    for (ValueId v : b.plan->downloads()) {
+      b.downloads.push_back({v, b.plan->view(v, b.arena.get()),
+                             cuda::PinnedBuffer<float>(g.shape(v).elements())});
     }
   } catch (const Error& e) {
     throw Error(std::string("cudnn: out of memory at batch ") + std::to_string(batch()) + " (" +
                 memory_state() + "): " + e.what());
   }
-  // Seeded inputs for the measurements of prepare(); run() overwrites them.
+  // Seeded inputs for the measurements of prepare() (the same for every build); run()
+  // overwrites them.
   std::uint32_t state = 12345;
-  for (Transfer& t : uploads_) {
+  for (Transfer& t : b.uploads) {
     for (std::size_t i = 0; i < t.staging.size(); ++i) {
       state = state * 1664525u + 1013904223u;
       t.staging.get()[i] = static_cast<float>(state >> 8) / 8388608.0f - 1.0f;
@@ -103,40 +158,34 @@ void CudnnSegment::allocate() {
 // into micro-batches of at least 8 images.
 int CudnnSegment::micro_batch_option() const {
   std::size_t bytes = 0;
-  for (const Transfer& t : uploads_) bytes += t.staging.size() * sizeof(float);
-  const int n = batch();
+  for (const Transfer& t : build_.uploads) bytes += t.staging.size() * sizeof(float);
   if (bytes < kMicroBatchInputBytes) return 1;
   for (int k : {4, 2}) {
-    if (n % k == 0 && n / k >= 8) return k;
+    if (batch() % k == 0 && batch() / k >= 8) return k;
   }
   return 1;
 }
 
-CudnnSegment::Build CudnnSegment::build(int micro_batches, const ExecOptions& opts) {
-  Build b;
-  b.micro_batches = micro_batches;
-  choose_layers(b, opts);
-  choose_streams(b, opts);
-  return b;
-}
-
-void CudnnSegment::choose_layers(Build& b, const ExecOptions& opts) {
+void CudnnSegment::choose_layers(Build& b, int prefix_layers, const ExecOptions& opts) {
   // Candidates must agree with the check within this relative L2 error (TF32 rounds to 10 bits).
   const double tolerance = opts.allow_tf32 ? 5e-3 : 1e-5;
   Chooser chooser(*lib_, workspace_, opts.cuda_graph, tolerance);
-  const int images = batch() / b.micro_batches;
-  auto view = [&](ValueId v) {
-    DeviceView d = plan_.view(v, arena_.get());
-    d.n = images;
-    return d;
-  };
-  for (const PlannedLayer& pl : plan_.layers()) {
+  const SegmentPlan& plan = *b.plan;
+  for (int index = 0; index < static_cast<int>(plan.layers().size()); ++index) {
+    const PlannedLayer& pl = plan.layers()[index];
     if (!pl.runs) continue;
     const Layer& l = *pl.layer;
     if (l.op == OpKind::kConcat &&
         std::none_of(pl.copy_input.begin(), pl.copy_input.end(), [](bool c) { return c; })) {
       continue;  // every input was written in place: nothing left to do
     }
+    const bool in_prefix = index < prefix_layers;
+    const int images = in_prefix ? batch() / b.micro_batches : batch();
+    auto view = [&](ValueId v) {
+      DeviceView d = plan.view(v, b.arena.get());
+      d.n = images;
+      return d;
+    };
     LayerContext ctx{pl, {}, view(pl.output), *lib_, workspace_, chooser.stream(), batch()};
     for (ValueId v : l.inputs) ctx.inputs.push_back(view(v));
     try {
@@ -151,7 +200,7 @@ void CudnnSegment::choose_layers(Build& b, const ExecOptions& opts) {
         default: candidates = other_candidates(ctx); break;
       }
       if (verbose()) {
-        std::fprintf(stderr, "[cudnn] %s (micro-batch %d): %zu candidates built in %.0f ms\n",
+        std::fprintf(stderr, "[cudnn] %s (batch %d): %zu candidates built in %.0f ms\n",
                      l.name.c_str(), images, candidates.size(),
                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                                started)
@@ -161,6 +210,7 @@ void CudnnSegment::choose_layers(Build& b, const ExecOptions& opts) {
                                 static_cast<std::uint32_t>(pl.id) * 2654435761U);
       b.workspace = std::max(b.workspace, c.workspace);
       b.ops.push_back({pl.id, std::move(c), pl.concurrent_with_next});
+      if (in_prefix) b.prefix_ops = b.ops.size();
     } catch (const Error& e) {
       throw Error("cudnn: layer '" + l.name + "' (" + op_name(l.op) + "): " + e.what());
     }
@@ -170,9 +220,9 @@ void CudnnSegment::choose_layers(Build& b, const ExecOptions& opts) {
 // The build recorded on one stream and, where the plan found independent pairs, on two; two are
 // kept when they give exactly the same outputs and are faster.
 void CudnnSegment::choose_streams(Build& b, const ExecOptions& opts) {
-  auto outputs = [this] {
+  auto outputs = [&b] {
     std::vector<float> all;
-    for (const Transfer& t : downloads_) {
+    for (const Transfer& t : b.downloads) {
       all.insert(all.end(), t.staging.get(), t.staging.get() + t.staging.size());
     }
     return all;
@@ -181,7 +231,7 @@ void CudnnSegment::choose_streams(Build& b, const ExecOptions& opts) {
     cuda::ReplayableWork one([&](cudaStream_t s) { enqueue(s, b, false); }, opts.cuda_graph);
     b.ms = best_of(one, 10);
   }
-  if (plan_.concurrent_pairs() == 0 || !side_lib_) {
+  if (b.plan->concurrent_pairs() == 0 || !side_lib_) {
     b.streams_report = "off: no independent convolutions to overlap";
     return;
   }
@@ -192,24 +242,32 @@ void CudnnSegment::choose_streams(Build& b, const ExecOptions& opts) {
     }
   }
   side_workspace_.buffer.resize(std::max(side_workspace_.bytes(), b.side_workspace));
-  cuda::ReplayableWork two([&](cudaStream_t s) { enqueue(s, b, true); }, opts.cuda_graph);
-  const double two_ms = best_of(two, 10);
+  double two_ms = 0;
+  {
+    cuda::ReplayableWork two([&](cudaStream_t s) { enqueue(s, b, true); }, opts.cuda_graph);
+    two_ms = best_of(two, 10);
+  }
   const bool same = outputs() == want;
   char buf[200];
   std::snprintf(buf, sizeof buf,
                 "%d pairs of independent convolutions: %.4f ms on two streams, %.4f ms on one%s",
-                plan_.concurrent_pairs(), two_ms, b.ms,
+                b.plan->concurrent_pairs(), two_ms, b.ms,
                 same ? "" : "; two streams gave other outputs");
   b.two_streams = same && two_ms < b.ms;
   b.streams_report = std::string(b.two_streams ? "on: " : "off: ") + buf;
-  b.ms = std::min(b.ms, b.two_streams ? two_ms : b.ms);
+  if (b.two_streams) {
+    b.ms = two_ms;
+  } else {  // leave the one-stream outputs in the staging buffers (try_micro_batches reads them)
+    cuda::ReplayableWork one([&](cudaStream_t s) { enqueue(s, b, false); }, opts.cuda_graph);
+    one.run_and_wait();
+  }
 }
 
 // Input upload: whole on stream s, or in micro-batches on the copy stream, each signalling its
 // event so that the layers start on the first part while the rest is still on its way.
-void CudnnSegment::enqueue_uploads(cudaStream_t s, int micro_batches) {
+void CudnnSegment::enqueue_uploads(cudaStream_t s, const Build& b, int micro_batches) {
   if (micro_batches == 1) {
-    for (const Transfer& t : uploads_) {
+    for (const Transfer& t : b.uploads) {
       check(cudaMemcpyAsync(t.view.base, t.staging.get(), t.staging.size() * sizeof(float),
                             cudaMemcpyHostToDevice, s),
             "uploading the input");
@@ -224,7 +282,7 @@ void CudnnSegment::enqueue_uploads(cudaStream_t s, int micro_batches) {
   wait(copy, copy_fork_);
   const std::size_t images = static_cast<std::size_t>(batch() / micro_batches);
   for (int j = 0; j < micro_batches; ++j) {
-    for (const Transfer& t : uploads_) {
+    for (const Transfer& t : b.uploads) {
       const std::size_t part = images * static_cast<std::size_t>(t.view.image_elements());
       check(cudaMemcpyAsync(t.view.base + j * part, t.staging.get() + j * part,
                             part * sizeof(float), cudaMemcpyHostToDevice, copy),
@@ -234,8 +292,8 @@ void CudnnSegment::enqueue_uploads(cudaStream_t s, int micro_batches) {
   }
 }
 
-void CudnnSegment::enqueue_downloads(cudaStream_t s) {
-  for (const Transfer& t : downloads_) {
+void CudnnSegment::enqueue_downloads(cudaStream_t s, const Build& b) {
+  for (const Transfer& t : b.downloads) {
     const DeviceView& v = t.view;
     check(cudaMemcpy2DAsync(t.staging.get(), v.image_elements() * sizeof(float), v.base,
                             v.batch_stride * sizeof(float), v.image_elements() * sizeof(float),
@@ -244,37 +302,47 @@ void CudnnSegment::enqueue_downloads(cudaStream_t s) {
   }
 }
 
-// One inference on stream s. With `two_streams`, the second convolution of each independent pair
-// runs on the side stream (forked after everything before the pair, joined before what follows).
+// Ops [begin, end) of a build. With `two_streams`, the second convolution of each independent
+// pair runs on the side stream (forked after everything before the pair, joined before what
+// follows).
+void CudnnSegment::enqueue_ops(const Build& b, std::size_t begin, std::size_t end,
+                               bool two_streams, const Exec& main, const Exec& side) {
+  for (std::size_t k = begin; k < end; ++k) {
+    if (two_streams && b.ops[k].concurrent_with_next && k + 1 < end) {
+      fork_.record(main.stream);
+      wait(side.stream, fork_);
+      b.ops[k + 1].choice.run(side);
+      b.ops[k].choice.run(main);
+      join_.record(side.stream);
+      wait(main.stream, join_);
+      ++k;
+      continue;
+    }
+    b.ops[k].choice.run(main);
+  }
+}
+
+// One inference on stream s: the prefix once per micro-batch as its part of the input arrives,
+// then the rest on the whole batch.
 void CudnnSegment::enqueue(cudaStream_t s, const Build& b, bool two_streams) {
   lib_->bind(s);
   if (two_streams) side_lib_->bind(side_stream_.get());
-  enqueue_uploads(s, b.micro_batches);
+  enqueue_uploads(s, b, b.micro_batches);
   const int images = batch() / b.micro_batches;
-  for (int j = 0; j < b.micro_batches; ++j) {
-    if (b.micro_batches > 1) wait(s, *uploaded_[j]);
+  for (int j = 0; j < b.micro_batches && b.micro_batches > 1; ++j) {
+    wait(s, *uploaded_[j]);
     const std::int64_t first = static_cast<std::int64_t>(j) * images;
-    const Exec e{lib_.get(), s, &workspace_, first};
-    const Exec side{side_lib_.get(), side_stream_.get(), &side_workspace_, first};
-    for (std::size_t k = 0; k < b.ops.size(); ++k) {
-      if (two_streams && b.ops[k].concurrent_with_next && k + 1 < b.ops.size()) {
-        fork_.record(s);
-        wait(side.stream, fork_);
-        b.ops[k + 1].choice.run(side);
-        b.ops[k].choice.run(e);
-        join_.record(side.stream);
-        wait(s, join_);
-        ++k;
-        continue;
-      }
-      b.ops[k].choice.run(e);
-    }
+    enqueue_ops(b, 0, b.prefix_ops, two_streams, Exec{lib_.get(), s, &workspace_, first},
+                Exec{side_lib_.get(), side_stream_.get(), &side_workspace_, first});
   }
-  enqueue_downloads(s);
+  const std::size_t rest = b.micro_batches > 1 ? b.prefix_ops : 0;
+  enqueue_ops(b, rest, b.ops.size(), two_streams, Exec{lib_.get(), s, &workspace_, 0},
+              Exec{side_lib_.get(), side_stream_.get(), &side_workspace_, 0});
+  enqueue_downloads(s, b);
 }
 
 void CudnnSegment::run(const ExecContext& ctx) {
-  for (Transfer& t : uploads_) {
+  for (Transfer& t : build_.uploads) {
     std::memcpy(t.staging.get(), ctx.data(t.value), t.staging.size() * sizeof(float));
   }
   if (ctx.profiler != nullptr) {
@@ -282,7 +350,7 @@ void CudnnSegment::run(const ExecContext& ctx) {
   } else {
     last_ms_ = work_->run_and_wait();
   }
-  for (Transfer& t : downloads_) {
+  for (Transfer& t : build_.downloads) {
     std::memcpy(ctx.data(t.value), t.staging.get(), t.staging.size() * sizeof(float));
   }
 }
@@ -293,22 +361,23 @@ void CudnnSegment::run_profiled(const ExecContext& ctx) {
   const cudaStream_t s = work_->stream();
   lib_->bind(s);
   start_.record(s);
-  enqueue_uploads(s, 1);
+  enqueue_uploads(s, build_, 1);
   check(cudaStreamSynchronize(s), "cudaStreamSynchronize");
   const int images = batch() / build_.micro_batches;
-  auto op = build_.ops.begin();
-  for (const PlannedLayer& pl : plan_.layers()) {
+  for (const PlannedLayer& pl : build_.plan->layers()) {
     ctx.profiler->begin(pl.id);
-    if (op != build_.ops.end() && op->id == pl.id) {
-      for (int j = 0; j < build_.micro_batches; ++j) {
-        op->choice.run(Exec{lib_.get(), s, &workspace_, static_cast<std::int64_t>(j) * images});
+    for (std::size_t k = 0; k < build_.ops.size(); ++k) {
+      if (build_.ops[k].id != pl.id) continue;
+      const int parts = k < build_.prefix_ops ? build_.micro_batches : 1;
+      for (int j = 0; j < parts; ++j) {
+        const std::int64_t first = static_cast<std::int64_t>(j) * images;
+        build_.ops[k].choice.run(Exec{lib_.get(), s, &workspace_, first});
       }
-      ++op;
       check(cudaStreamSynchronize(s), "cudaStreamSynchronize");
     }
     ctx.profiler->end(pl.id);
   }
-  enqueue_downloads(s);
+  enqueue_downloads(s, build_);
   stop_.record(s);
   check(cudaStreamSynchronize(s), "cudaStreamSynchronize");
   last_ms_ = cuda::elapsed_ms(start_, stop_);

@@ -8,9 +8,11 @@
 // Two ways of overlapping work are measured in prepare() and kept only where they are faster:
 // - independent convolutions that follow each other (SqueezeNet's expand pairs) on two streams,
 //   with a second set of library handles and workspace (and only if the outputs are identical);
-// - for a large input, micro-batches: the batch is uploaded in parts on a copy stream while the
-//   layers already run on the parts that have arrived (the layers' methods are then chosen for
-//   the micro-batch size).
+// - for a large input, micro-batches: the input is uploaded in parts on a copy stream, and the
+//   first layers (as many as take about as long as the upload) run on each part as it arrives;
+//   the rest runs on the whole batch. This second build has its own arena and its own choices
+//   (the prefix's made for the micro-batch size), and is kept only if its outputs agree with the
+//   first build's and it is faster.
 #pragma once
 
 #include <memory>
@@ -46,9 +48,13 @@ class CudnnSegment final : public Segment {
     Choice choice;
     bool concurrent_with_next = false;
   };
-  // One way of running the whole segment.
+  // One way of running the whole segment, with its own plan and arena.
   struct Build {
+    std::unique_ptr<SegmentPlan> plan;
+    cuda::DeviceBuffer<float> arena;
+    std::vector<Transfer> uploads, downloads;
     int micro_batches = 1;
+    std::size_t prefix_ops = 0;  // ops run once per micro-batch; the rest on the whole batch
     std::vector<Op> ops;
     bool two_streams = false;
     double ms = 0;  // one inference, as measured
@@ -56,26 +62,28 @@ class CudnnSegment final : public Segment {
     std::string streams_report;
   };
 
-  void allocate();
-  Build build(int micro_batches, const ExecOptions& opts);
-  void choose_layers(Build& b, const ExecOptions& opts);
+  Build make_build(const SegmentSpec& spec, int prefix_layers, int micro_batches,
+                   const ExecOptions& opts);
+  void try_micro_batches(const SegmentSpec& spec, const ExecOptions& opts);
+  void allocate(Build& b);
+  void choose_layers(Build& b, int prefix_layers, const ExecOptions& opts);
   void choose_streams(Build& b, const ExecOptions& opts);
   int micro_batch_option() const;
   void enqueue(cudaStream_t s, const Build& b, bool two_streams);
-  void enqueue_uploads(cudaStream_t s, int micro_batches);
-  void enqueue_downloads(cudaStream_t s);
+  void enqueue_uploads(cudaStream_t s, const Build& b, int micro_batches);
+  void enqueue_ops(const Build& b, std::size_t begin, std::size_t end, bool two_streams,
+                   const Exec& main, const Exec& side);
+  void enqueue_downloads(cudaStream_t s, const Build& b);
   void run_profiled(const ExecContext& ctx);
   void describe(const ExecOptions& opts);
-  int batch() const { return plan_.graph().shape(plan_.graph().input).n; }
+  int batch() const { return batch_; }
 
-  SegmentPlan plan_;
   std::shared_ptr<Library> lib_, side_lib_;
-  cuda::DeviceBuffer<float> arena_;
+  int batch_ = 1;
   Workspace workspace_, side_workspace_;
   cuda::Stream side_stream_, copy_stream_;
   cuda::Event fork_, join_, copy_fork_;
   std::vector<std::unique_ptr<cuda::Event>> uploaded_;  // one per micro-batch
-  std::vector<Transfer> uploads_, downloads_;
   Build build_;
   std::string micro_batch_report_;
   std::unique_ptr<cuda::ReplayableWork> work_;

@@ -57,6 +57,26 @@ __global__ void bias_activation_kernel(float* y, I stride, I image, I plane, I t
   }
 }
 
+// Four floats at a time: the plane size, the batch stride and the base are multiples of four
+// floats (16 bytes), so a vector never straddles two channels or two images.
+__global__ void bias_activation4_kernel(float4* y, int stride4, int image4, int plane4, int total4,
+                                        const float* bias, int act) {
+  LIBSCOUT_FOR_EACH(int, i, total4) {
+    const int n = i / image4, r = i - n * image4;
+    float4* p = y + n * stride4 + r;
+    float4 v = *p;
+    if (bias != nullptr) {
+      const float b = bias[r / plane4];
+      v.x += b;
+      v.y += b;
+      v.z += b;
+      v.w += b;
+    }
+    *p = make_float4(activate(v.x, act), activate(v.y, act), activate(v.z, act),
+                     activate(v.w, act));
+  }
+}
+
 template <typename I>
 __global__ void add_activation_kernel(const float* a, I sa, const float* b, I sb, float* y, I sy,
                                       I image, I total, int act) {
@@ -197,7 +217,14 @@ __global__ void accumulate_error_kernel(const float* a, I sa, const float* b, I 
 void bias_activation(const DeviceView& y, const float* bias, Act act, cudaStream_t s) {
   if (bias == nullptr && act == Act::kNone) return;
   const std::int64_t total = y.elements(), plane = static_cast<std::int64_t>(y.h) * y.w;
-  if (fits_int32({y})) {
+  const bool aligned = reinterpret_cast<std::uintptr_t>(y.base) % 16 == 0 && plane % 4 == 0 &&
+                       y.batch_stride % 4 == 0;
+  if (aligned && fits_int32({y})) {
+    const int total4 = static_cast<int>(total / 4);
+    bias_activation4_kernel<<<blocks_for(total4), kThreads, 0, s>>>(
+        reinterpret_cast<float4*>(y.base), int(y.batch_stride / 4), int(y.image_elements() / 4),
+        int(plane / 4), total4, bias, int(act));
+  } else if (fits_int32({y})) {
     bias_activation_kernel<int><<<blocks_for(total), kThreads, 0, s>>>(
         y.base, int(y.batch_stride), int(y.image_elements()), int(plane), int(total), bias,
         int(act));
