@@ -71,6 +71,9 @@ class CblasProvider final : public Provider {
     if (!spec.set_threads_symbol.empty()) {
       set_threads_ = dlsym(lib_->handle, spec.set_threads_symbol.c_str());
     }
+    if (!spec.get_threads_symbol.empty()) {
+      get_threads_ = dlsym(lib_->handle, spec.get_threads_symbol.c_str());
+    }
     if (!spec.version_symbol.empty()) {
       if (auto fn = reinterpret_cast<const char* (*)()>(
               dlsym(lib_->handle, spec.version_symbol.c_str()))) {
@@ -93,7 +96,12 @@ class CblasProvider final : public Provider {
     } else {
       reinterpret_cast<void (*)(int)>(set_threads_)(threads);
     }
-    return threads;
+    // The library's own answer where it gives one (OpenBLAS caps the count at its build limit).
+    if (get_threads_ == nullptr) return threads;
+    const std::int64_t used =
+        spec_.threads_arg_is_64bit ? reinterpret_cast<std::int64_t (*)()>(get_threads_)()
+                                   : reinterpret_cast<int (*)()>(get_threads_)();
+    return used > 0 ? static_cast<int>(used) : threads;
   }
 
   void sgemm(const SgemmArgs& a) override {
@@ -107,6 +115,7 @@ class CblasProvider final : public Provider {
   std::shared_ptr<DlHandle> lib_;
   CblasSgemm sgemm_ = nullptr;
   void* set_threads_ = nullptr;
+  void* get_threads_ = nullptr;
   std::string version_;
 };
 
@@ -118,11 +127,12 @@ std::vector<CblasLibrarySpec> debian_cblas_libraries() {
       {"openblas", "OpenBLAS (pthreads build), loaded with dlopen",
        {lib + "openblas-pthread/libopenblas.so.0", lib + "openblas-openmp/libopenblas.so.0",
         lib + "openblas-serial/libopenblas.so.0", "libopenblas.so.0"},
-       "openblas_set_num_threads", false, "openblas_get_config"},
+       "openblas_set_num_threads", false, "openblas_get_config", "openblas_get_num_threads"},
       {"blis", "BLIS (pthreads build), loaded with dlopen",
        {lib + "blis-pthread/libblis.so.4", lib + "blis-openmp/libblis.so.4",
         lib + "blis-serial/libblis.so.4", "libblis.so.4"},
-       "bli_thread_set_num_threads", true, "bli_info_get_version_str"},
+       "bli_thread_set_num_threads", true, "bli_info_get_version_str",
+       "bli_thread_get_num_threads"},
       {"atlas", "ATLAS (Debian's generic build, single-threaded), loaded with dlopen",
        {lib + "atlas/libblas.so.3"}, "", false, ""},
       {"netlib", "netlib reference BLAS/CBLAS (single-threaded), loaded with dlopen",

@@ -18,6 +18,9 @@ struct CblasLibrarySpec {
   std::string set_threads_symbol;       // e.g. "openblas_set_num_threads"; empty: single-threaded
   bool threads_arg_is_64bit = false;    // BLIS's dim_t
   std::string version_symbol;           // returns const char*; empty if none
+  // Returns the thread count the library will use (int; BLIS: dim_t); empty if none, then the
+  // count set is taken as the answer.
+  std::string get_threads_symbol;
 };
 
 // The libraries Debian installs, at the paths where it installs them for this architecture.

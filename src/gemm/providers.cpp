@@ -92,6 +92,7 @@ void register_blas_library(const std::string& path) {
   spec.candidates = {path};
   // Thread controls of the common libraries, looked up if the library has them.
   spec.set_threads_symbol = "openblas_set_num_threads";
+  spec.get_threads_symbol = "openblas_get_num_threads";
   std::lock_guard<std::mutex> lock(user_libraries_mutex());
   for (const CblasLibrarySpec& s : user_libraries()) {
     if (s.name == spec.name) return;

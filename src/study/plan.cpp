@@ -215,9 +215,11 @@ nlohmann::json method_json(const StudyOptions& o) {
       {"gemm_max_call_time_s", t.gemm_max_call_s},
       {"quiet_wait_s", t.quiet_wait_s},
       {"busy_threshold_cores", kBusyThresholdCores},
-      {"slow_row_rule", "a row whose round-1 median is over " + fixed(kSlowRowMs) +
-                            " ms and over " + fixed(kSlowRowFactor) +
-                            " times the fastest row of its model is measured in round 1 only"},
+      {"slow_row_rule",
+       "a row whose round-1 median is over " + fixed(kSlowRowMs) + " ms is timed on one "
+       "inference without warm-up in later rounds, and is measured in round 1 only when that "
+       "median is also over " + fixed(kSlowRowFactor) + " times the fastest row of its model and "
+       "round 1 was not taken while other work kept the CPUs busy"},
       {"clock", "std::chrono::steady_clock around each whole inference"}};
   const nlohmann::json cpu = cpu_setup_json();
   for (const auto& [key, value] : cpu.items()) j[key] = value;

@@ -10,6 +10,7 @@
 #include <limits>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "core/error.h"
 #include "measure/device_info.h"
@@ -109,24 +110,57 @@ double round_median(const json& row, int round) {
   return -1;
 }
 
-// Why a later round of this row is not worth running (kSlowRowMs, kSlowRowFactor), or "".
-std::string slow_row_reason(const ResultsFile& results, const Step& s) {
-  if (s.round < 2) return {};
-  const json* row = results.run_row(s.row);
-  if (row == nullptr) return {};
+const json* round_entry_of(const json& row, int round) {
+  for (const json& r : row["rounds"]) {
+    if (r.value("round", 0) == round) return &r;
+  }
+  return nullptr;
+}
+
+// A later round of a row that took over kSlowRowMs per inference in round 1: `skip` with the
+// reason when round 1 was also over kSlowRowFactor times the fastest row of its model and not
+// taken on a busy machine (it teaches nothing more), else `light` (time one inference after
+// validation, no warm-up: the machine was busy, the row may be slow only because of it).
+struct SlowRow {
+  std::string skip;
+  bool light = false;
+};
+
+SlowRow slow_row(const ResultsFile& results, const Step& s) {
+  SlowRow out;
+  const json* row = s.round >= 2 ? results.run_row(s.row) : nullptr;
+  if (row == nullptr) return out;
   const double own = round_median(*row, 1);
-  if (own < kSlowRowMs) return {};
+  if (own < kSlowRowMs) return out;
+  out.light = true;
+  const json* first = round_entry_of(*row, 1);
+  if (first == nullptr || round_was_busy(*first)) return out;
   double fastest = std::numeric_limits<double>::infinity();
   for (const json& other : results.document().at("runs")) {
     if (other.value("model", "") != row->value("model", "")) continue;
     if (const double m = round_median(other, 1); m > 0) fastest = std::min(fastest, m);
   }
-  if (!(own > kSlowRowFactor * fastest)) return {};
+  if (!(own > kSlowRowFactor * fastest)) return out;
   std::ostringstream os;
   os.precision(3);
   os << "one inference takes " << own << " ms in round 1, over " << kSlowRowFactor
      << " times the fastest backend's " << fastest << " ms: round 1 ranks it";
-  return os.str();
+  out.skip = os.str();
+  return out;
+}
+
+// The arguments of a light round: no warm-up, one timed inference (validation warms up).
+std::vector<std::string> light_args(std::vector<std::string> args) {
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--warmup") args[i + 1] = "0";
+    if (args[i] == "--min-iterations") args[i + 1] = "1";
+  }
+  return args;
+}
+
+bool could_not_start(const ChildResult& r) {
+  return r.exit_code == 127 &&
+         r.stderr_tail.find("cannot start the measurement process") != std::string::npos;
 }
 
 class StudyRunner {
@@ -144,7 +178,8 @@ class StudyRunner {
 
   // Runs the step (under `key`, which differs from s.key for a re-measurement); false when the
   // study was interrupted.
-  bool run(const Step& s, const std::string& key, std::string& outcome, double& wall_s) {
+  bool run(const Step& s, const std::string& key, std::string& outcome, double& wall_s,
+           bool light = false) {
     const double busy = wait_for_quiet(timing_.quiet_wait_s, wait_budget_s_);
     const std::string raw_rel = key == s.key ? s.raw_file
                                              : s.raw_file.substr(0, s.raw_file.size() - 5) +
@@ -152,14 +187,19 @@ class StudyRunner {
     const fs::path raw = fs::absolute(dir_ / raw_rel);
     const fs::path reference_dir = fs::absolute(dir_ / "reference");
     std::vector<std::string> argv = {exe_};
-    for (const std::string& a : s.args) {
+    for (const std::string& a : light ? light_args(s.args) : s.args) {
       argv.push_back(a == s.raw_file        ? raw.string()
                      : a == kReferenceDirArg ? reference_dir.string()
                                              : a);
     }
     std::error_code ec;
     fs::remove(raw, ec);
-    const ChildResult r = run_child(argv, s.kind == "gemm" ? gemm_limits_ : run_limits_);
+    const ChildLimits& limits = s.kind == "gemm" ? gemm_limits_ : run_limits_;
+    ChildResult r = run_child(argv, limits);
+    if (could_not_start(r)) {  // the executable being replaced by a build, say: once more
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      r = run_child(argv, limits);
+    }
     if (r.interrupted) return false;
     ResultsFile::StepRecord rec{key, s.kind, s.row, s.round, s.identity, raw, r, busy};
     const std::string status = results_.add_step(rec);
@@ -196,14 +236,15 @@ bool run_planned(const std::vector<const Step*>& todo, ResultsFile& results, Stu
   for (std::size_t i = 0; i < todo.size(); ++i) {
     const Step& s = *todo[i];
     progress.begin_step(i, s.label);
-    if (const std::string why = s.kind == "run" ? slow_row_reason(results, s) : ""; !why.empty()) {
-      runner.skip(s, why);
-      progress.end_step(i, "skipped: " + why, 0);
+    const SlowRow slow = s.kind == "run" ? slow_row(results, s) : SlowRow{};
+    if (!slow.skip.empty()) {
+      runner.skip(s, slow.skip);
+      progress.end_step(i, "skipped: " + slow.skip, 0);
       continue;
     }
     std::string outcome;
     double wall_s = 0;
-    if (!runner.run(s, s.key, outcome, wall_s)) {
+    if (!runner.run(s, s.key, outcome, wall_s, slow.light)) {
       progress.finish();
       return false;
     }

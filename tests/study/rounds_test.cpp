@@ -91,6 +91,36 @@ TEST_F(RoundsTest, ASpeedChangedBetweenRoundsIsInsideTheInterval) {
   EXPECT_EQ(r["method"]["rounds"], 3);
 }
 
+// A row over a second per inference is not measured in full again: skipped when it was also ten
+// times slower than the fastest on a quiet machine, else timed on one inference, no warm-up.
+TEST_F(RoundsTest, ASlowRowCostsLittleInLaterRounds) {
+  const std::string args =
+      "study --quick --no-gemm --models squeezenet1.1 --backends test-scripted,gemm:openblas "
+      "--threads 1 --quiet-wait 0 --rounds 2 --out " + (dir_ / "study").string();
+  ASSERT_EQ(libscout(args, "LIBSCOUT_TEST_DELAYS=1200"), 0) << output_;
+  const json r = read(dir_ / "study" / "results.json");
+  for (const json& row : r["runs"]) {
+    ASSERT_EQ(row["status"], "ok") << row.dump();
+    ASSERT_EQ(row["rounds"].size(), 2u);
+    const json& first = row["rounds"][0];
+    const json& second = row["rounds"][1];
+    if (row["backend"] == "gemm:openblas") {
+      EXPECT_EQ(second["status"], "ok");
+      EXPECT_GE(second["iterations"].get<int>(), 2);
+      continue;
+    }
+    ASSERT_GE(first["median_ms"].get<double>(), 1200.0);
+    if (second["status"] == "skipped") {
+      EXPECT_LT(first["busy_cores_at_start"].get<double>(), 0.5) << "skipped after a busy round";
+      EXPECT_NE(second["reason"].get<std::string>().find("round 1 ranks it"), std::string::npos);
+      EXPECT_EQ(row["rounds_ok"], 1);
+    } else {
+      EXPECT_EQ(second["status"], "ok");
+      EXPECT_EQ(second["iterations"], 1) << "a light round times one inference";
+    }
+  }
+}
+
 TEST_F(RoundsTest, DeclinedLayersAreNamedWithTheirShareOfTheTime) {
   const fs::path out = dir_ / "run.json";
   ASSERT_EQ(libscout("run squeezenet1.1 --backend test-scripted --min-time 0.1 --json " +
