@@ -89,7 +89,10 @@ class Backend {
   virtual std::unique_ptr<Segment> prepare(const SegmentSpec& spec, const ExecOptions& opts) = 0;
   virtual DeviceKind device() const { return DeviceKind::kCpu; }
   // What really ran, for the result row: library versions, math mode, algorithms chosen, CUDA
-  // graph on or off, ... Called after prepare(); a flat object of strings and numbers.
+  // graph on or off, ... Called after prepare(); a flat object of strings and numbers. Two keys
+  // fill the row's own fields: "library_version" (string: the library's version, as it reports
+  // it) and "threads" (number: the threads the library really uses, by its own answer; leave it
+  // out when the library cannot say, and the requested count is recorded as such).
   virtual nlohmann::json settings() const { return nlohmann::json::object(); }
 };
 
