@@ -79,5 +79,6 @@ LIBSCOUT_PLUGIN_ENTRY libscout_register_plugin(libscout::PluginRegistry& registr
            " on the GPU: convolution algorithms measured in prepare (find call, fused "
            "bias+activation, cuBLAS for 1x1), concat in place, one CUDA graph per inference",
        [] { return libscout::cudnn::unavailable_reason(); },
-       [] { return std::make_unique<libscout::cudnn::CudnnBackend>(); }});
+       [] { return std::make_unique<libscout::cudnn::CudnnBackend>(); },
+       libscout::DeviceKind::kGpu});
 }

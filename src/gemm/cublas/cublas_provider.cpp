@@ -4,7 +4,8 @@
 // Math: FP32. The handle's math mode is set to CUBLAS_DEFAULT_MATH and read back: in that mode
 // cuBLAS computes an FP32 product with at least FP32's mantissa, so never with TF32 tensor cores
 // (that takes CUBLAS_TF32_TENSOR_OP_MATH or a TF32 compute type, which libscout never asks for).
-// NVIDIA_TF32_OVERRIDE can only switch TF32 off, never on; when it is set, version() says so.
+// NVIDIA_TF32_OVERRIDE can only switch TF32 off, never on; CUBLAS_EMULATE_SINGLE_PRECISION can
+// switch FP32 to BF16x9 emulation on GPUs that support it; version() records either when set.
 //
 // Device and memory, as the clblast provider does it:
 //   - Device buffers for A, B and C are allocated on first use and kept (grown when a call needs
@@ -155,8 +156,11 @@ class CublasProvider final : public Provider, public DeviceComputeTimer {
                     std::to_string(cublas_property(MINOR_VERSION)) + "." +
                     std::to_string(cublas_property(PATCH_LEVEL)) +
                     ", FP32 math (CUBLAS_DEFAULT_MATH, no TF32)";
-    if (const char* v = std::getenv("NVIDIA_TF32_OVERRIDE"); v != nullptr) {
-      s += ", NVIDIA_TF32_OVERRIDE=" + std::string(v);
+    // Environment that changes how cuBLAS computes FP32 (TF32 off, BF16x9 emulation of FP32 on
+    // GPUs that have it): recorded, since validation may not tell the difference.
+    for (const char* name : {"NVIDIA_TF32_OVERRIDE", "CUBLAS_EMULATE_SINGLE_PRECISION",
+                             "CUBLAS_EMULATION_STRATEGY"}) {
+      if (const char* v = std::getenv(name); v != nullptr) s += ", " + std::string(name) + "=" + v;
     }
     s += ", on " + gpu.name + " (sm_" + std::to_string(gpu.compute_major) +
          std::to_string(gpu.compute_minor) + ", " + std::to_string(gpu.multiprocessors) +
