@@ -102,8 +102,6 @@ struct NamedFigure {
 };
 
 std::vector<NamedFigure> all_figures(const std::vector<StudyResults>& studies) {
-  const bool energy = std::any_of(studies.begin(), studies.end(),
-                                  [](const StudyResults& s) { return s.has_energy(); });
   std::vector<NamedFigure> figures = {
       {"figures/latency.svg",
        "Median time per inference at batch 1, each backend at its fastest thread count, fastest "
@@ -124,7 +122,6 @@ std::vector<NamedFigure> all_figures(const std::vector<StudyResults>& studies) {
        "an accelerator.",
        gemm_figure(studies)},
   };
-  if (!energy) figures.erase(figures.begin() + 1, figures.begin() + 3);
   if (auto throughput = throughput_figure(studies))
     figures.insert(figures.begin() + 1,
                    {"figures/throughput.svg",
@@ -290,9 +287,6 @@ Document build_report(const std::vector<StudyResults>& input, const ReportOption
                         "their 95% interval in brackets where the study measured one."});
   add_results(b, studies, entries, throughput, options);
   b.push_back(Heading{2, "Figures"});
-  if (std::none_of(studies.begin(), studies.end(), [](const StudyResults& s) { return s.has_energy(); }))
-    b.push_back(Paragraph{"No energy or power figure: no power meter measured on " + join(devices) +
-                          " (the method below says why)."});
   int number = 1;
   for (auto& f : all_figures(studies)) {
     const std::string caption = "Figure " + std::to_string(number++) + ". " + f.caption;

@@ -233,9 +233,9 @@ double line_chart_height(const LineChart& chart, double width, const Colours& co
 
 void draw_line_chart(Writer& w, double x0, double y0, double width, const LineChart& chart,
                      const Colours& colours) {
-  const double legend_h =
-      draw_legend(&w, x0 + 8, y0 + kPanelTitle - 4, width - 16, legend_names(chart), colours, true);
-  const double top = y0 + kPanelTitle + legend_h, bottom = top + kLinePlotHeight;
+  // The legend goes under the plot, so that panels side by side line their plots up.
+  const double top = y0 + kPanelTitle, bottom = top + kLinePlotHeight;
+  draw_legend(&w, x0 + 8, bottom + kLineBottom - 6, width - 16, legend_names(chart), colours, true);
   const double left = x0 + kLineLeft, right = x0 + width - kLineRight;
   double x_min = INFINITY, x_max = 0, y_min = INFINITY, y_max = 0;
   for (const auto& s : chart.series)
@@ -350,9 +350,7 @@ void draw_bar_row(Writer& w, const BarChart& chart, const BarRow& row, const Axi
 
 void draw_bar_chart(Writer& w, double x0, double y0, double width, const BarChart& chart,
                     const Colours& colours) {
-  const double legend_h = draw_legend(&w, x0 + 8, y0 + kPanelTitle - 4, width - 16,
-                                      legend_names(chart), colours, false);
-  const double top = y0 + kPanelTitle + legend_h;
+  const double top = y0 + kPanelTitle;
   double widest = 0, lo = INFINITY, hi = 0;
   for (const auto& row : chart.rows) {
     widest = std::max(widest, text_width(row.label, 11));
@@ -365,6 +363,7 @@ void draw_bar_chart(Writer& w, double x0, double y0, double width, const BarChar
   const double plot_left = label_left + std::min(widest + 10, width * 0.42);
   const double plot_right = x0 + width - kBarValueRoom;
   const double bottom = top + kBarRow * static_cast<double>(std::max<std::size_t>(chart.rows.size(), 1));
+  draw_legend(&w, x0 + 8, bottom + kBarAxis - 4, width - 16, legend_names(chart), colours, false);
   if (chart.rows.empty()) return draw_message(w, plot_left, top, plot_right - plot_left, kBarRow, "no data");
   const bool any = hi > 0;
   const Axis x = Axis::make(chart.log_scale && any, 10, any ? lo : 1, any ? hi : 1, plot_left,

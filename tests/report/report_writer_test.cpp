@@ -69,8 +69,7 @@ TEST_F(ReportWriter, WritesEveryFile) {
   EXPECT_TRUE(std::filesystem::is_regular_file(files_->html));
   EXPECT_TRUE(std::filesystem::is_regular_file(files_->markdown));
   EXPECT_TRUE(std::filesystem::is_regular_file(files_->json));
-  // Latency and SGEMM: no meter measured, so no energy or power figure; no batch above 1.
-  EXPECT_EQ(files_->figures.size(), 2u);
+  EXPECT_EQ(files_->figures.size(), 4u);  // latency, energy, power, SGEMM: no batch above 1
   for (const auto& entry : std::filesystem::recursive_directory_iterator(out_->path()))
     EXPECT_NE(entry.path().extension(), ".tmp") << entry.path();
   const auto j = json::parse(read_text(files_->json));
@@ -205,7 +204,7 @@ TEST(ReportGpu, GpuRowsStandBesideCpuRowsWithImagesPerSecond) {
   ReportOptions options;
   options.baseline = "cudnn";
   const auto files = write_report({s}, out.path(), options);
-  ASSERT_EQ(files.figures.size(), 3u);  // latency, throughput, SGEMM
+  ASSERT_EQ(files.figures.size(), 5u);  // latency, throughput, energy, power, SGEMM
   const std::string throughput = read_text(out.path() / "figures" / "throughput.svg");
   EXPECT_NE(throughput.find(">3200 img/s<"), std::string::npos);
   const std::string html = read_text(files.html);
