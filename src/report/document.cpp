@@ -72,8 +72,8 @@ tbody th { background: #f7f7f7; white-space: normal; min-width: 9rem; max-width:
   position: sticky; left: 0; }
 tbody tr:nth-child(even) td { background: #fcfcfc; }
 figure { margin: 1rem 0 2rem; }
-.panels { display: flex; flex-wrap: wrap; gap: 0.6rem; }
-.panels svg { display: block; width: 100%; max-width: 560px; height: auto; border: 1px solid #eee; }
+.panels { display: flex; flex-wrap: wrap; gap: 0.6rem; align-items: flex-start; }
+.panels svg { display: block; width: 100%; max-width: 460px; height: auto; border: 1px solid #eee; }
 .summary { display: grid; grid-template-columns: repeat(auto-fill, minmax(17rem, 1fr));
   gap: 0.7rem; margin: 0.5rem 0 1.2rem; }
 .card { border: 1px solid #d5dde8; border-left: 5px solid #4e79a7; border-radius: 4px;

@@ -38,14 +38,28 @@ std::string panel_title(const std::vector<StudyResults>& studies, const StudyRes
 }
 
 // "xnnpack · 2 thr", "cudnn · GPU · batch 64", with " · busy" for a row timed while other work
-// kept the machine busy.
-std::string row_label(const RunRow& row) {
+// kept the machine busy (unless the panel's title says that all were).
+std::string row_label(const RunRow& row, bool mark_busy = true) {
   std::string label = row.backend + " \u00b7 " +
                       (row.device == "gpu" ? std::string("GPU")
                                            : std::to_string(row.threads) + " thr");
   if (row.batch > 1) label += " \u00b7 batch " + std::to_string(row.batch);
-  if (row.measured_on_busy_machine()) label += " \u00b7 busy";
+  if (mark_busy && row.measured_on_busy_machine()) label += " \u00b7 busy";
   return label;
+}
+
+// When every row shown was timed on a busy machine, the panel's title says so once.
+bool all_busy(const std::vector<const RunRow*>& rows) {
+  return !rows.empty() && std::all_of(rows.begin(), rows.end(), [](const RunRow* r) {
+    return r->measured_on_busy_machine();
+  });
+}
+
+void mark_all_busy(svg::BarChart& chart, const std::vector<const RunRow*>& rows) {
+  if (!all_busy(rows)) return;
+  chart.title += " (all timed on a busy machine)";
+  for (std::size_t i = 0; i < rows.size() && i < chart.rows.size(); ++i)
+    chart.rows[i].label = row_label(*rows[i], false);
 }
 
 // What a backend with no rankable row for the model shows instead of a bar.
@@ -176,6 +190,7 @@ svg::Figure latency_figure(const std::vector<StudyResults>& studies) {
       chart.unit = "ms";
       const auto rows = best_rows(s, model, [](const RunRow& r) { return r.batch == 1; }, less_time);
       for (const RunRow* r : rows) chart.rows.push_back(bar(*r, *r->ms_per_inference(), r->ms_per_inference_ci()));
+      mark_all_busy(chart, rows);
       add_missing(chart, s, model, rows);
       figure.panels.push_back(std::move(chart));
     }
@@ -203,6 +218,7 @@ std::optional<svg::Figure> throughput_figure(const std::vector<StudyResults>& st
           ci = Interval{1000 / ms->hi, 1000 / ms->lo};
         chart.rows.push_back(bar(*r, 1000 / *r->ms_per_inference(), ci));
       }
+      mark_all_busy(chart, rows);
       add_missing(chart, s, model, rows);
       figure.panels.push_back(std::move(chart));
     }
@@ -238,6 +254,16 @@ svg::Figure energy_figure(const std::vector<StudyResults>& studies) {
         }
         shown.push_back(r);
       }
+      // The same reason on several rows is said once, under the chart, in full.
+      std::map<std::string, int> notes;
+      for (const auto& row : chart.rows)
+        if (row.segments.empty()) ++notes[row.note];
+      if (notes.size() == 1 && notes.begin()->second > 1) {
+        chart.note = notes.begin()->first + ".";
+        for (auto& row : chart.rows)
+          if (row.segments.empty()) row.note = "no energy figure (below)";
+      }
+      mark_all_busy(chart, shown);
       add_missing(chart, s, model, shown);
       figure.panels.push_back(std::move(chart));
     }

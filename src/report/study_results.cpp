@@ -66,8 +66,8 @@ EnergyFigure RunRow::energy_figure() const {
     auto name = [](const std::string& d) {
       return d == "cpu" ? std::string("CPU") : d == "gpu" ? std::string("GPU") : d;
     };
-    figure.none = "the " + energy->meter + " meter sees the " + name(covers) +
-                  ", not the " + name(device) + " that ran " + backend;
+    figure.none = "the " + energy->meter + " meter sees the " + name(covers) + ", not the " +
+                  name(device) + " this backend ran on";
     return figure;
   }
   figure.mj_per_inference = energy->mj_per_inference;

@@ -293,9 +293,34 @@ void draw_line_chart(Writer& w, double x0, double y0, double width, const LineCh
 
 constexpr double kBarAxis = 42, kBarValueRoom = 64;
 
+// `text` in lines of at most `width` pixels, broken between words.
+std::vector<std::string> wrap_text(const std::string& text, double width, double font_size) {
+  std::vector<std::string> lines;
+  std::string line, word;
+  auto flush_word = [&] {
+    if (word.empty()) return;
+    if (!line.empty() && text_width(line + " " + word, font_size) > width) {
+      lines.push_back(line);
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+    word.clear();
+  };
+  for (char c : text) {
+    if (c == ' ') flush_word();
+    else word += c;
+  }
+  flush_word();
+  if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
+constexpr double kNoteLine = 14;
+
 double bar_chart_height(const BarChart& chart, double width, const Colours& colours) {
   return kPanelTitle + draw_legend(nullptr, 0, 0, width - 16, legend_names(chart), colours, false) +
-         kBarRow * static_cast<double>(std::max<std::size_t>(chart.rows.size(), 1)) + kBarAxis;
+         kBarRow * static_cast<double>(std::max<std::size_t>(chart.rows.size(), 1)) + kBarAxis +
+         kNoteLine * static_cast<double>(wrap_text(chart.note, width - 16, 11).size());
 }
 
 double row_total(const BarRow& row) {
@@ -363,7 +388,14 @@ void draw_bar_chart(Writer& w, double x0, double y0, double width, const BarChar
   const double plot_left = label_left + std::min(widest + 10, width * 0.42);
   const double plot_right = x0 + width - kBarValueRoom;
   const double bottom = top + kBarRow * static_cast<double>(std::max<std::size_t>(chart.rows.size(), 1));
-  draw_legend(&w, x0 + 8, bottom + kBarAxis - 4, width - 16, legend_names(chart), colours, false);
+  const double legend_h =
+      draw_legend(&w, x0 + 8, bottom + kBarAxis - 4, width - 16, legend_names(chart), colours, false);
+  double note_y = bottom + kBarAxis + legend_h + 8;
+  for (const auto& line : wrap_text(chart.note, width - 16, 11)) {
+    w.text(x0 + 8, note_y, line, "start", 11,
+           std::string(" class=\"note\" font-style=\"italic\" fill=\"") + kNoteColour + "\"");
+    note_y += kNoteLine;
+  }
   if (chart.rows.empty()) return draw_message(w, plot_left, top, plot_right - plot_left, kBarRow, "no data");
   const bool any = hi > 0;
   const Axis x = Axis::make(chart.log_scale && any, 10, any ? lo : 1, any ? hi : 1, plot_left,

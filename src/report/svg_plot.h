@@ -102,6 +102,7 @@ struct BarChart {
   bool log_scale = true;
   bool legend = false;  // true where the segments' series are not named by the row labels
   std::vector<BarRow> rows;
+  std::string note;  // said once under the chart (wrapped), e.g. why rows have no value
 };
 
 // A panel that says why there is nothing to plot (e.g. "no power meter on this device").
@@ -115,7 +116,7 @@ using Panel = std::variant<LineChart, BarChart, MessagePanel>;
 struct Figure {
   std::string title;
   std::vector<Panel> panels;
-  int panel_width = 560;
+  int panel_width = 460;
   int columns = 2;  // panels per row of the grid in render_svg
 };
 
