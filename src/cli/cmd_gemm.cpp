@@ -292,7 +292,7 @@ void add_gemm_command(CLI::App& app) {
   cmd->add_option("--step", o->step, "Step between square sizes")->check(CLI::Range(1, 65536));
   cmd->add_option("--shapes", o->shapes_model,
                   "Instead of square sizes, the distinct (M, N, K) that the gemm: backends issue "
-                  "for this model (e.g. squeezenet1.1)");
+                  "for this model (a zoo name such as squeezenet1.1, or an ONNX file)");
   cmd->add_option("--threads,-t", s.threads, "Threads of each provider's library")
       ->check(CLI::Range(1, 1024));
   cmd->add_option("--warmup", s.warmup, "Untimed calls before timing")->check(CLI::Range(0, 100000));

@@ -20,6 +20,8 @@
 #include "gemm/gemm_provider.h"
 #include "measure/device_info.h"
 #include "measure/model_benchmark.h"
+#include "onnx/npy.h"
+#include "onnx/onnx_import.h"
 #include "power/energy.h"
 #include "power/meter.h"
 
@@ -36,6 +38,7 @@ struct RunCommandOptions {
   power::MeterOptions meter_options;
   power::EnergyOptions energy_options;
   CpuChoice cpus;
+  std::string input_shape, input_npy, output_npy;
 };
 
 void print_layers(const BenchmarkResult& r) {
@@ -84,6 +87,69 @@ void inject_fault(const std::string& backend) {
   }
 }
 
+// The dimensions of value v as the user sees them: the model file's, else NCHW.
+std::vector<std::int64_t> user_dims(const Graph& g, ValueId v) {
+  const Value& value = g.values[v];
+  if (!value.file_dims.empty()) return {value.file_dims.begin(), value.file_dims.end()};
+  return {value.shape.n, value.shape.c, value.shape.h, value.shape.w};
+}
+
+std::string dims_text(const std::vector<std::int64_t>& dims) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + ")";
+}
+
+// out.npy for the first output, out.1.npy, out.2.npy, ... for the others.
+std::string output_path(const std::string& path, std::size_t i) {
+  if (i == 0) return path;
+  const std::size_t dot = path.rfind(".npy");
+  const std::string stem = dot != std::string::npos && dot + 4 == path.size() ? path.substr(0, dot) : path;
+  return stem + "." + std::to_string(i) + ".npy";
+}
+
+// --input / --output: one inference on the given input (or the seeded one) on the backend,
+// checked against the reference on that input; the outputs written as .npy files.
+void run_user_io(const RunCommandOptions& o) {
+  const BenchmarkOptions& b = o.bench;
+  const Graph g = load_model(b.model, b.model_options);
+  Tensor input = make_input(g);
+  if (!o.input_npy.empty()) {
+    const NpyArray a = read_npy(o.input_npy, default_model_memory_limit());
+    if (a.shape != user_dims(g, g.input)) {
+      throw Error("--input " + o.input_npy + " has shape " + dims_text(a.shape) + ", the model's input '" +
+                  g.values[g.input].name + "' is " + dims_text(user_dims(g, g.input)));
+    }
+    std::copy(a.data.begin(), a.data.end(), input.data());
+  }
+  auto backend = create_backend(b.backend);
+  auto fallback = b.backend == "reference" ? nullptr : create_fallback_backend();
+  ExecOptions exec;
+  exec.threads = b.threads;
+  exec.cuda_graph = b.cuda_graph;
+  exec.allow_tf32 = b.allow_tf32;
+  Engine engine(g, *backend, fallback.get(), exec);
+  engine.set_input(input);
+  engine.run();
+  const std::vector<Tensor> reference = reference_outputs(g, input);
+  for (std::size_t i = 0; i < g.outputs.size(); ++i) {
+    const Tensor out = engine.output_tensor(static_cast<int>(i));
+    const double err = relative_l2_error(out.span(), reference[i].span());
+    if (!(err <= b.tolerance)) {
+      throw Error("backend '" + backend->name() + "' differs from the reference on " +
+                  (o.input_npy.empty() ? "the seeded input" : o.input_npy) + " (output '" +
+                  g.values[g.outputs[i]].name + "', relative L2 error " + std::to_string(err) + ")");
+    }
+    if (o.output_npy.empty()) continue;
+    const std::string path = output_path(o.output_npy, i);
+    const std::vector<std::int64_t> dims = user_dims(g, g.outputs[i]);
+    write_npy(path, dims, out.span());
+    std::printf("wrote %s: output '%s' %s on %s, %s input\n", path.c_str(),
+                g.values[g.outputs[i]].name.c_str(), dims_text(dims).c_str(), backend->name().c_str(),
+                o.input_npy.empty() ? "the seeded" : "the given");
+  }
+}
+
 // The run document's `method`: how its result was obtained (docs/json-schemas.md).
 nlohmann::json method_json(const RunCommandOptions& o) {
   const BenchmarkOptions& b = o.bench;
@@ -106,8 +172,9 @@ nlohmann::json method_json(const RunCommandOptions& o) {
   return j;
 }
 
-int run(const RunCommandOptions& o) {
+int run(RunCommandOptions& o) {
   inject_fault(o.bench.backend);
+  if (!o.input_shape.empty()) o.bench.model_options.input_shape = parse_input_shape(o.input_shape);
   const std::vector<int> cores = apply_cpu_choice(o.cpus);
   const double busy = busy_cores(0.2);  // before any work: the load of everything else
   if (const std::string warning = busy_machine_warning(busy); !warning.empty()) {
@@ -120,6 +187,7 @@ int run(const RunCommandOptions& o) {
   for (const std::string& p : o.blas_libs) gemm::register_blas_library(p);
   if (!o.json_path.empty()) check_writable(o.json_path);
   const BenchmarkOptions& b = o.bench;
+  if (!o.input_npy.empty() || !o.output_npy.empty()) run_user_io(o);
   // The meter is opened before any work, so a bad --meter fails at once.
   std::unique_ptr<power::Meter> meter;
   power::EnergyOutcome energy;
@@ -134,6 +202,7 @@ int run(const RunCommandOptions& o) {
   if (o.energy && !r.validation.passed) r.extra["energy"] = nullptr;  // never measured
   std::printf("%s on %s: %d thread%s, batch %d, %.1fM MACs per inference\n", r.model.c_str(),
               r.backend.c_str(), r.threads, r.threads == 1 ? "" : "s", r.batch, r.macs / 1e6);
+  if (!r.model_sha256.empty()) std::printf("model file %s, SHA-256 %s\n", r.model.c_str(), r.model_sha256.c_str());
   if (r.threads != r.threads_requested) {
     std::printf("note: %d thread%s asked, the library uses %d\n", r.threads_requested,
                 r.threads_requested == 1 ? "" : "s", r.threads);
@@ -203,7 +272,15 @@ void add_run_command(CLI::App& app) {
   BenchmarkOptions& b = o->bench;
   b.backend = "gemm:openblas";  // the paper's baseline: Caffe-style convolution on OpenBLAS
   CLI::App* cmd = app.add_subcommand("run", "Validate, then time, one model on one backend");
-  cmd->add_option("model", b.model, "Model from the zoo (libscout list)")->required();
+  cmd->add_option("model", b.model, "Model: a zoo name (libscout list) or an ONNX file")->required();
+  cmd->add_option("--input-shape", o->input_shape,
+                  "The input's shape, e.g. 1,3,224,224 (default: the model file's, a symbolic "
+                  "batch taking --batch; for the zoo, sets --batch and --resolution)");
+  cmd->add_option("--input", o->input_npy,
+                  "Run once on this input (.npy, float32), checked against the reference, "
+                  "before timing");
+  cmd->add_option("--output", o->output_npy,
+                  "Write the outputs of that run as .npy (FILE.npy, then FILE.1.npy, ...)");
   cmd->add_option("--backend,-b", b.backend, "Backend (libscout list); default: the baseline")
       ->capture_default_str();
   cmd->add_option("--threads,-t", b.threads, "Threads of the backend's library")

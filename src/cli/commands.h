@@ -13,5 +13,6 @@ void add_gemm_command(CLI::App& app);
 void add_study_command(CLI::App& app);
 void add_meters_command(CLI::App& app);
 void add_report_command(CLI::App& app);
+void add_export_command(CLI::App& app);
 
 }  // namespace libscout::cli

@@ -159,9 +159,13 @@ double max_output_error(const Engine& engine, const std::vector<Tensor>& referen
   return worst;
 }
 
-// Times whole inferences after the warm-up, by the count or the minimum-time rule.
-void time_inferences(Engine& engine, const BenchmarkOptions& opts, BenchmarkResult& r) {
-  for (int i = 0; i < opts.warmup; ++i) engine.run();
+// Times whole inferences after the warm-up, by the count or the minimum-time rule. The warm-up is
+// left out when the validation inference alone (`first_run_ms`) took longer than the minimum
+// time: at seconds per inference, that run has warmed the backend up.
+void time_inferences(Engine& engine, const BenchmarkOptions& opts, double first_run_ms,
+                     BenchmarkResult& r) {
+  r.warmup = opts.iterations == 0 && first_run_ms >= opts.min_time_s * 1e3 ? 0 : opts.warmup;
+  for (int i = 0; i < r.warmup; ++i) engine.run();
   std::vector<double> device_samples;
   const auto start = Clock::now();
   for (;;) {
@@ -269,6 +273,7 @@ BenchmarkResult benchmark_model(const BenchmarkOptions& opts, const std::vector<
 
   BenchmarkResult r;
   r.model = opts.model;
+  r.model_sha256 = graph.content_sha256;
   r.backend = backend->name();
   r.threads = r.threads_requested = opts.threads;
   r.batch = mo.batch;
@@ -282,9 +287,12 @@ BenchmarkResult benchmark_model(const BenchmarkOptions& opts, const std::vector<
   // Validation, on the same input as the reference.
   std::vector<Tensor> own_reference;
   if (reference == nullptr && !opts.reference_cache_dir.empty()) {
-    char key[160];
-    std::snprintf(key, sizeof key, "%s-b%d-r%d-w%g-c%d-s%llu", opts.model.c_str(), mo.batch,
-                  mo.resolution, mo.width, mo.classes, static_cast<unsigned long long>(mo.seed));
+    // A model file is keyed by its name and content hash (its path may hold '/'), and every
+    // model by its input shape (--input-shape, a file's own).
+    char key[200];
+    std::snprintf(key, sizeof key, "%s-b%d-r%d-w%g-c%d-s%llu-i%s", model_identity(graph).c_str(),
+                  mo.batch, mo.resolution, mo.width, mo.classes,
+                  static_cast<unsigned long long>(mo.seed), graph.shape(graph.input).str().c_str());
     own_reference = cached_reference_outputs(graph, input, opts.reference_cache_dir, key);
     reference = &own_reference;
   } else if (reference == nullptr) {
@@ -292,13 +300,15 @@ BenchmarkResult benchmark_model(const BenchmarkOptions& opts, const std::vector<
     reference = &own_reference;
   }
   engine.set_input(input);
+  const auto first_run = Clock::now();
   engine.run();
+  const double first_run_ms = ms_since(first_run);
   r.validation.tolerance = opts.tolerance;
   r.validation.rel_l2_error = max_output_error(engine, *reference);
   r.validation.passed = r.validation.rel_l2_error <= opts.tolerance;
   if (!r.validation.passed) return r;
 
-  time_inferences(engine, opts, r);
+  time_inferences(engine, opts, first_run_ms, r);
   // The outputs of the last timed inference, checked again: a backend that goes wrong while it
   // is timed (a race, a corrupted buffer) is invalid however fast it was.
   r.validation.rel_l2_error_after_timing = max_output_error(engine, *reference);
@@ -364,6 +374,7 @@ nlohmann::json result_json(const BenchmarkResult& r) {
                                                     : nlohmann::json(nullptr)},
       {"fallback_profile_runs", r.fallback_profile_runs},
   };
+  if (!r.model_sha256.empty()) j["model_sha256"] = r.model_sha256;
   // A result that failed validation, before or after timing, carries no latency figure.
   if (r.validation.passed && r.iterations > 0) {
     j["latency_ms"] = latency_json(r.latency_ms);

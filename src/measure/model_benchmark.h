@@ -55,6 +55,8 @@ struct Validation {
 
 struct BenchmarkResult {
   std::string model, backend;
+  // A model read from a file: the SHA-256 of its content (with the name, what identifies it).
+  std::string model_sha256;
   int threads = 1, batch = 1, warmup = 0, iterations = 0;
   std::int64_t macs = 0;
   Validation validation;

@@ -1,12 +1,14 @@
 #include "models/zoo.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <functional>
 
 #include "core/error.h"
 #include "core/passes.h"
 #include "models/graph_builder.h"
+#include "onnx/onnx_import.h"
 
 namespace libscout {
 
@@ -175,7 +177,65 @@ std::vector<ModelInfo> list_models() {
   return out;
 }
 
-Graph build_model(const std::string& name, const ModelOptions& opts) {
+bool is_model_file(const std::string& model) {
+  const std::string ext = ".onnx";
+  const bool onnx_ext = model.size() > ext.size() &&
+                        std::equal(ext.rbegin(), ext.rend(), model.rbegin(), [](char a, char b) {
+                          return a == std::tolower(static_cast<unsigned char>(b));
+                        });
+  return onnx_ext || model.find('/') != std::string::npos;
+}
+
+std::vector<int> parse_input_shape(const std::string& text) {
+  std::vector<int> dims;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    const std::size_t end = text.find_first_of(",x", pos);
+    const std::string part = text.substr(pos, end == std::string::npos ? end : end - pos);
+    if (part.empty() || part.size() > 9 || part.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(part) < 1) {
+      throw Error("input shape '" + text + "': expected positive integers separated by ',' or 'x' "
+                  "(e.g. 1,3,224,224)");
+    }
+    dims.push_back(std::stoi(part));
+    if (end == std::string::npos) break;
+    pos = end + 1;
+  }
+  if (dims.size() > 4) throw Error("input shape '" + text + "' has more than 4 dimensions");
+  return dims;
+}
+
+std::string model_identity(const Graph& g) {
+  if (g.content_sha256.empty()) return g.name;
+  return g.name + "-" + g.content_sha256.substr(0, 16);
+}
+
+namespace {
+
+Graph import_model_file(const std::string& path, const ModelOptions& opts) {
+  if (opts.width != 1.0f) throw Error("model file '" + path + "' has no width multiplier");
+  OnnxImportOptions o;
+  o.batch = opts.batch;
+  o.resolution = opts.resolution;
+  o.input_shape = opts.input_shape;
+  o.memory_limit = opts.memory_limit;
+  return import_onnx_file(path, o);
+}
+
+}  // namespace
+
+Graph build_model(const std::string& name, const ModelOptions& opts_in) {
+  if (is_model_file(name)) return import_model_file(name, opts_in);
+  ModelOptions opts = opts_in;
+  if (!opts.input_shape.empty()) {
+    const std::vector<int>& s = opts.input_shape;
+    if (s.size() != 4 || s[1] != 3 || s[2] != s[3]) {
+      throw Error("model '" + name + "' takes inputs of shape (N, 3, R, R): --input-shape sets "
+                  "its batch N and resolution R");
+    }
+    opts.batch = s[0];
+    opts.resolution = s[2];
+  }
   if (opts.batch < 1) throw Error("batch size must be >= 1, got " + std::to_string(opts.batch));
   if (opts.resolution < 32 || opts.resolution > 4096) {
     throw Error("input resolution must be in [32, 4096], got " + std::to_string(opts.resolution));
