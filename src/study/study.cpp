@@ -158,9 +158,13 @@ std::vector<std::string> light_args(std::vector<std::string> args) {
   return args;
 }
 
+// The child never ran libscout: exec failed, or the loader could not load libscout itself (a
+// build replacing the executable or libscout_core.so). Never a result of the measured library,
+// whose plugins are loaded later, with dlopen.
 bool could_not_start(const ChildResult& r) {
   return r.exit_code == 127 &&
-         r.stderr_tail.find("cannot start the measurement process") != std::string::npos;
+         (r.stderr_tail.find("cannot start the measurement process") != std::string::npos ||
+          r.stderr_tail.find("error while loading shared libraries") != std::string::npos);
 }
 
 class StudyRunner {
@@ -196,8 +200,8 @@ class StudyRunner {
     fs::remove(raw, ec);
     const ChildLimits& limits = s.kind == "gemm" ? gemm_limits_ : run_limits_;
     ChildResult r = run_child(argv, limits);
-    if (could_not_start(r)) {  // the executable being replaced by a build, say: once more
-      std::this_thread::sleep_for(std::chrono::seconds(1));
+    for (int retry = 0; retry < 2 && could_not_start(r) && !interrupted(); ++retry) {
+      std::this_thread::sleep_for(std::chrono::seconds(2));  // say, while a build replaces it
       r = run_child(argv, limits);
     }
     if (r.interrupted) return false;
