@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <set>
 
@@ -169,10 +170,11 @@ Timing timing_for(const StudyOptions& o) {
   if (t.rounds > 100) throw Error("--rounds must be at most 100, got " + std::to_string(t.rounds));
   // The same measuring time in total, whatever the rounds: shorter rounds, never below a floor.
   const double total = o.quick ? 0.2 : 1.2, energy_total = o.quick ? 0.5 : 3.0;
-  t.min_time_s = std::max(0.1, total / t.rounds);
+  auto ms = [](double s) { return std::round(s * 1000) / 1000; };  // whole milliseconds
+  t.min_time_s = ms(std::max(0.1, total / t.rounds));
   t.min_iterations = o.quick ? 2 : 3;
   t.warmup = 1;
-  t.energy_window_s = std::max(0.2, energy_total / t.rounds);
+  t.energy_window_s = ms(std::max(0.2, energy_total / t.rounds));
   t.idle_s = t.energy_window_s;
   t.cooldown_s = o.quick ? 0.3 : 1.0;
   t.gemm_sizes = o.quick ? "64,128,256" : "64,128,256,512,1024,2048";
