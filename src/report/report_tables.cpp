@@ -231,8 +231,8 @@ bool row_before(const RunRow* a, const RunRow* b) {
 
 }  // namespace
 
-std::vector<std::pair<std::string, Table>> backends_tables(const std::vector<StudyResults>& studies) {
-  std::vector<std::pair<std::string, Table>> tables;
+std::vector<TitledTable> backends_tables(const std::vector<StudyResults>& studies) {
+  std::vector<TitledTable> tables;
   for (const auto& s : studies) {
     std::vector<std::string> models;
     for (const auto& r : s.runs)
@@ -259,6 +259,10 @@ std::vector<std::pair<std::string, Table>> backends_tables(const std::vector<Stu
       if (fallback) t.header.push_back("Fallback layers");
       if (rounds) t.header.push_back("Rounds");
       t.header.push_back("Status");
+      std::map<std::string, int> no_energy;  // reason -> rows
+      for (const RunRow* r : rows)
+        if (r->rankable() && !r->energy_figure().mj_per_inference) ++no_energy[r->energy_figure().none];
+      const bool shared = no_energy.size() == 1 && no_energy.begin()->second > 1;
       for (const RunRow* r : rows) {
         const auto ms = r->ms_per_inference();
         std::vector<std::string> cells{r->backend, threads_cell(*r)};
@@ -268,8 +272,9 @@ std::vector<std::pair<std::string, Table>> backends_tables(const std::vector<Stu
         if (gpu) cells.push_back(r->device_time_ms ? measure(r->device_time_ms->median / r->batch) : "–");
         if (energy) {
           const EnergyFigure e = r->energy_figure();
-          cells.push_back(!r->rankable() ? "–"
+          cells.push_back(!r->rankable()        ? "–"
                           : e.mj_per_inference ? with_interval(*e.mj_per_inference, e.ci)
+                          : shared             ? std::string("no energy figure (*)")
                                                : "no energy figure: " + e.none);
         }
         if (fallback) cells.push_back(fallback_cell(*r));
@@ -279,7 +284,8 @@ std::vector<std::pair<std::string, Table>> backends_tables(const std::vector<Stu
         cells.push_back(status);
         t.rows.push_back(std::move(cells));
       }
-      tables.emplace_back(model_display_name(model) + " on " + s.device.label, std::move(t));
+      tables.push_back({model_display_name(model) + " on " + s.device.label, std::move(t),
+                        shared ? "(*) No energy figure: " + no_energy.begin()->first + "." : ""});
     }
   }
   return tables;

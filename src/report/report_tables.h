@@ -26,10 +26,16 @@ Table paper_table(const std::vector<Table2Entry>& entries, const std::string& ba
 Table detail_table(const std::vector<Table2Entry>& entries, bool with_threads);
 // Images per second of each entry's winner and of the baseline at the same batch.
 Table throughput_table(const std::vector<Table2Entry>& entries);
-// Every model row, CPU and GPU side by side: one table per device and model (with its title),
-// fastest first, failed and invalid rows last with their status. Columns that would be alike on
-// every row (batch, GPU time, energy, fallback, rounds) appear only where some row differs.
-std::vector<std::pair<std::string, Table>> backends_tables(const std::vector<StudyResults>& studies);
+// Every model row, CPU and GPU side by side: one table per device and model, fastest first,
+// failed and invalid rows last with their status. Columns that would be alike on every row
+// (batch, GPU time, energy, fallback, rounds) appear only where some row differs. A reason for
+// "no energy figure" that several rows share is given once, in `note`.
+struct TitledTable {
+  std::string title;
+  Table table;
+  std::string note;
+};
+std::vector<TitledTable> backends_tables(const std::vector<StudyResults>& studies);
 Table unranked_table(const std::vector<UnrankedRow>& rows);
 // Rows timed while other work kept the machine busy (empty table when there are none).
 Table busy_table(const std::vector<StudyResults>& studies);

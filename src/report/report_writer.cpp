@@ -181,9 +181,10 @@ void add_results(std::vector<Block>& b, const std::vector<StudyResults>& studies
   b.push_back(Paragraph{"Fastest first; rows that failed or were invalid are last and say why. "
                         "Layers a library declines run on a fallback backend: where any did, "
                         "the Fallback column names them and their share of the row's time."});
-  for (auto& [title, table] : backends_tables(studies)) {
-    b.push_back(Heading{3, title});
-    b.push_back(std::move(table));
+  for (auto& t : backends_tables(studies)) {
+    b.push_back(Heading{3, t.title});
+    b.push_back(std::move(t.table));
+    if (!t.note.empty()) b.push_back(Paragraph{t.note});
   }
   if (!throughput.empty()) {
     b.push_back(Heading{3, "Throughput at larger batches"});

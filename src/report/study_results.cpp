@@ -49,8 +49,11 @@ bool RunRow::rankable() const {
 
 EnergyFigure RunRow::energy_figure() const {
   EnergyFigure figure;
-  if (!energy) {  // why (energy_error) is told once, in the report's method
-    figure.none = "no power meter measured this run";
+  if (!energy) {  // why in full (energy_error) is told once, in the report's method
+    figure.none = energy_error.empty()
+                      ? std::string("energy was not measured")
+                      : std::string("no power meter that sees the ") +
+                            (device == "gpu" ? "GPU" : "CPU") + " (the method says why)";
     return figure;
   }
   if (!energy->mj_per_inference) {

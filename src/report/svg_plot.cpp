@@ -135,7 +135,7 @@ std::vector<double> LogScale::ticks(int max_count) const {
   for (int e = lo; e <= hi; e += stride) {
     const double power = std::pow(base_, e);
     values.push_back(power);
-    if (base_ == 10 && hi - lo <= 2 && e < hi) {
+    if (base_ == 10 && hi - lo <= 1 && e < hi) {
       values.push_back(2 * power);
       values.push_back(5 * power);
     }

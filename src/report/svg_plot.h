@@ -57,7 +57,7 @@ class LogScale {
   double domain_lo() const { return domain_lo_; }
   double domain_hi() const { return domain_hi_; }
   // The powers of the base in the domain, thinned to at most max_count evenly spaced ones; for
-  // base 10 over less than two decades also 2x and 5x each power.
+  // base 10 over one decade also 2x and 5x the power.
   std::vector<double> ticks(int max_count = 10) const;
 
  private:

@@ -250,7 +250,7 @@ std::string advise(const Table2Entry& e) {
 std::string energy_none_reason(const std::vector<const RunRow*>& rows) {
   for (const RunRow* row : rows)
     if (row->energy) return row->energy_figure().none;
-  return "no power meter measured these runs";
+  return rows.empty() ? "no validated run" : rows.front()->energy_figure().none;
 }
 
 Table2Entry rank(const StudyResults& study, const std::string& model, std::optional<int> threads,

@@ -166,7 +166,7 @@ TEST(ReportEnergy, AMeterThatCannotSeeTheDeviceGivesNoEnergyFigure) {
   });
   const auto files = write_report({s}, out.path(), {});
   const std::string md = read_text(files.markdown);
-  EXPECT_NE(md.find("no energy figure: the nvml meter sees the GPU, not the CPU"), std::string::npos);
+  EXPECT_NE(md.find("o energy figure: the nvml meter sees the GPU, not the CPU"), std::string::npos);
   const auto j = json::parse(read_text(files.json));
   for (const auto& e : j["table2"]) {
     EXPECT_EQ(e["energy_measured"], false);
@@ -175,7 +175,7 @@ TEST(ReportEnergy, AMeterThatCannotSeeTheDeviceGivesNoEnergyFigure) {
   }
   const std::string energy = read_text(out.path() / "figures" / "energy.svg");
   EXPECT_EQ(testing::mark_count(energy), 0u);
-  EXPECT_NE(energy.find("no energy figure: the nvml meter sees the GPU"), std::string::npos);
+  EXPECT_NE(energy.find("no energy figure: the nvml meter sees the GPU, not the CPU"), std::string::npos);
 }
 
 TEST(ReportEnergy, EnergyAndPowerFiguresOfAMeterThatSeesTheDevice) {
@@ -214,6 +214,31 @@ TEST(ReportGpu, GpuRowsStandBesideCpuRowsWithImagesPerSecond) {
   ASSERT_EQ(j["throughput"].size(), 1u);
   EXPECT_EQ(j["throughput"][0]["fastest"]["device"], "gpu");
   EXPECT_DOUBLE_EQ(j["throughput"][0]["fastest"]["images_per_s"].get<double>(), 3200);
+}
+
+TEST(ReportGpu, ARealGpuStudyAgainstAGpuBaseline) {
+  TempDir out;
+  ReportOptions options;
+  options.baseline = "gemm:cublas";
+  const auto files = write_report({load_study(testing::fixture("quick_gpu"))}, out.path(), options);
+  ASSERT_EQ(files.figures.size(), 5u);  // latency, throughput, energy, power, SGEMM
+  std::vector<std::string> svgs;
+  for (const auto& figure : files.figures) svgs.push_back(read_text(figure));
+  expect_figures_readable(svgs);
+  const std::string html = read_text(files.html);
+  expect_tables_without_duplicates(html);
+  const auto j = json::parse(read_text(files.json));
+  EXPECT_EQ(j["baseline"], "gemm:cublas");
+  for (const auto& e : j["table2"]) {
+    EXPECT_TRUE(e["baseline_missing"].is_null());
+    EXPECT_EQ(e["baseline"]["device"], "gpu");
+    EXPECT_TRUE(e["speedup"].is_number());
+  }
+  EXPECT_FALSE(j["throughput"].empty());
+  for (const auto& e : j["throughput"]) EXPECT_GT(e["fastest"]["images_per_s"].get<double>(), 0);
+  // CPU rows, which no meter here could see, show as such in the energy figure.
+  EXPECT_NE(read_text(out.path() / "figures" / "energy.svg").find("no power meter that sees the CPU"),
+            std::string::npos);
 }
 
 TEST(ReportBusyMachine, RowsTheStudyMarkedBusyAreListed) {

@@ -4,6 +4,7 @@
 // ranked beside CPU rows, a GPU backend can be the baseline, and larger batches are throughput.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <set>
 
 #include "fixture_study.h"
@@ -186,6 +187,47 @@ TEST(Table2, GpuRowsStandBesideCpuRowsAndAGpuBackendCanBeTheBaseline) {
   // A CPU baseline has no batch-64 row: said, not compared.
   const auto cpu_throughput = compute_throughput({s}, kDefaultBaseline);
   EXPECT_NE(cpu_throughput[0].baseline_missing.find("not measured at batch 64"), std::string::npos);
+}
+
+// A quick study on the GPU machine (CPU and GPU backends, GPU rows at batch 1 and 64, NVML).
+TEST(Table2, ARealGpuStudyRanksCpuAndGpuRowsTogetherAgainstAnyBaseline) {
+  const StudyResults s = load_study(testing::fixture("quick_gpu"));
+  for (const std::string baseline : {"gemm:cublas", "cudnn", kDefaultBaseline}) {
+    for (const auto& e : compute_table2({s}, baseline)) {
+      SCOPED_TRACE(baseline + " " + e.model);
+      ASSERT_TRUE(e.fastest && e.baseline_fastest);
+      double best = INFINITY;
+      std::set<std::string> devices;
+      for (const auto& r : s.runs)
+        if (r.model == e.model && r.batch == 1 && r.rankable())
+          best = std::min(best, *r.ms_per_inference()), devices.insert(r.device);
+      EXPECT_EQ(devices, (std::set<std::string>{"cpu", "gpu"}));  // side by side
+      EXPECT_DOUBLE_EQ(e.fastest->ms_per_inference, best);
+      EXPECT_EQ(e.baseline_fastest->backend, baseline);
+      EXPECT_EQ(e.baseline_fastest->device, baseline == kDefaultBaseline ? "cpu" : "gpu");
+      ASSERT_TRUE(e.fastest_speedup);
+      EXPECT_DOUBLE_EQ(e.fastest_speedup->value,
+                       e.baseline_fastest->ms_per_inference / e.fastest->ms_per_inference);
+      if (e.fastest_speedup->ci) {
+        EXPECT_LE(e.fastest_speedup->ci->lo, e.fastest_speedup->value);
+        EXPECT_GE(e.fastest_speedup->ci->hi, e.fastest_speedup->value);
+      }
+      // NVML sees the GPU: GPU rows have energy figures, CPU rows none.
+      EXPECT_TRUE(e.energy_measured);
+      EXPECT_EQ(e.most_efficient->device, "gpu");
+    }
+    for (const auto& e : compute_throughput({s}, baseline)) {
+      ASSERT_TRUE(e.fastest);
+      EXPECT_GT(e.batch, 1);
+      EXPECT_EQ(e.fastest->device, "gpu");
+      EXPECT_EQ(e.baseline_missing.empty(), baseline != kDefaultBaseline) << e.baseline_missing;
+    }
+  }
+  for (const auto& r : s.runs) {
+    if (r.device != "cpu" || !r.rankable()) continue;
+    EXPECT_FALSE(r.energy_figure().mj_per_inference) << r.backend;
+    EXPECT_NE(r.energy_figure().none.find("CPU"), std::string::npos) << r.energy_figure().none;
+  }
 }
 
 TEST(Table2, UnrankedRowsListEveryFailureOnce) {
