@@ -82,3 +82,4 @@ LIBSCOUT_PLUGIN_ENTRY libscout_register_plugin(libscout::PluginRegistry& registr
        [] { return std::make_unique<libscout::cudnn::CudnnBackend>(); },
        libscout::DeviceKind::kGpu});
 }
+LIBSCOUT_PLUGIN_PROVIDES("backend", "cudnn");

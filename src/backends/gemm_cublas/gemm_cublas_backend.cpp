@@ -76,3 +76,4 @@ LIBSCOUT_PLUGIN_ENTRY libscout_register_plugin(libscout::PluginRegistry& registr
   f.device = libscout::DeviceKind::kGpu;
   registry.add_backend(std::move(f));
 }
+LIBSCOUT_PLUGIN_PROVIDES("backend", "gemm:cublas");

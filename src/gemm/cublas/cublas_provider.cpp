@@ -189,3 +189,4 @@ LIBSCOUT_PLUGIN_ENTRY libscout_register_plugin(libscout::PluginRegistry& registr
                          [] { return libscout::cuda::unavailable_reason(); },
                          [] { return std::make_unique<libscout::gemm::CublasProvider>(); }});
 }
+LIBSCOUT_PLUGIN_PROVIDES("provider", "cublas");
