@@ -36,8 +36,9 @@ host_packages=(
   libdnnl-dev libxnnpack-dev libpthreadpool-dev libcpuinfo-dev
   # OpenCL: CLBlast on PoCL (OpenCL on the CPU)
   libclblast-dev ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
-  # model import
-  libprotobuf-dev protobuf-compiler libonnx-dev
+  # model import: ONNX's protobuf classes, its conformance data (the conformance test), and
+  # clang with libFuzzer (the importer's fuzz target, fuzz/run_fuzz.sh)
+  libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata clang libclang-rt-14-dev
   # tooling: tests, benchmarks, CLI, JSON
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
   # report checks: XML parser for the SVG/HTML tests, headless browser

@@ -2,6 +2,7 @@
 // a model file after the importer's reading of it) as ONNX, opset 13, so that the same network
 // can be fed to other tools (ONNX Runtime, TFLite converters, ...).
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "cli/commands.h"
@@ -25,6 +26,9 @@ void run_export(const ExportOptions& o) {
   const Graph g = build_model(o.model, mo);  // as built: batch norms and activations separate
   OnnxExportOptions eo;
   eo.symbolic_batch = !o.fixed_batch;
+  const std::filesystem::path folder = std::filesystem::path(o.out).parent_path();
+  std::error_code ec;
+  if (!folder.empty()) std::filesystem::create_directories(folder, ec);  // export says if it fails
   export_onnx_file(g, o.out, eo);
   const Shape in = g.shape(g.input);
   std::printf("wrote %s: %s, input %s%s, %zu layers, %.1fM MACs, %.2fM parameters\n", o.out.c_str(),

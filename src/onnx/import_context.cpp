@@ -253,6 +253,11 @@ std::size_t NodeContext::axis(std::int64_t v, std::size_t rank, const std::strin
   return static_cast<std::size_t>(v < 0 ? v + r : v);
 }
 
+const std::string& NodeContext::output_name(int i) const {
+  if (i >= node_.output_size() || node_.output(i).empty()) fail("has no output " + std::to_string(i));
+  return node_.output(i);
+}
+
 bool NodeContext::output_used(int i) const {
   return i < node_.output_size() && !node_.output(i).empty() && im_.uses(node_.output(i)) > 0;
 }

@@ -70,7 +70,7 @@ class NodeContext {
 
   const onnx::NodeProto& node() const { return node_; }
   const std::string& op() const { return node_.op_type(); }
-  const std::string& output_name(int i = 0) const { return node_.output(i); }
+  const std::string& output_name(int i = 0) const;  // Error when the node has no such output
   int opset() const { return opset_; }
   Importer& importer() { return im_; }
   std::string name() const;  // the node's name, else its first output's

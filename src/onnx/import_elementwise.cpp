@@ -144,6 +144,7 @@ void convert_binary(NodeContext& ctx, BinaryOp op) {
 Runtime apply_constant(NodeContext& ctx, const Runtime& x, const std::string& x_name,
                        const Constant& c, bool multiply) {
   const std::size_t r = x.dims.size();
+  if (c.count() == 0) ctx.fail("an empty constant operand");
   if (c.dims.size() > r || broadcast_dims(ctx, x.dims, c.dims) != x.dims) {
     ctx.unsupported("a constant of " + dims_str(c.dims) + " that enlarges the tensor of " +
                     dims_str(x.dims) + " it applies to");
@@ -159,7 +160,7 @@ Runtime apply_constant(NodeContext& ctx, const Runtime& x, const std::string& x_
   Shape v = shape;  // the view whose channels the constant's values run along
   std::vector<float> values = c.f;
   if (first == r) {
-    values.assign(static_cast<std::size_t>(shape.c), c.f.at(0));
+    values.assign(static_cast<std::size_t>(shape.c), c.f[0]);
   } else {
     for (std::size_t i = first; i <= last; ++i) {
       if (cd[i] != x.dims[i]) {

@@ -69,7 +69,7 @@ std::string_view external_bytes(const onnx::TensorProto& t, const std::string& w
   bool has_length = false;
   for (const onnx::StringStringEntryProto& e : t.external_data()) {
     auto number = [&](const std::string& v) {
-      if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos) {
+      if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos) {
         throw Error(what + ": external data " + e.key() + " '" + v + "' is not a number");
       }
       return std::stoull(v);
