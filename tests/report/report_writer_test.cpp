@@ -241,6 +241,28 @@ TEST(ReportGpu, ARealGpuStudyAgainstAGpuBaseline) {
             std::string::npos);
 }
 
+// A library's row that includes layers run on the fallback says so, with their share of the time.
+TEST(ReportFallback, FallbackLayersAndTheirShareStandNextToTheRow) {
+  TempDir out;
+  std::string backend;
+  const StudyResults s = testing::quick_study([&](json& d) {
+    json& row = *testing::ranked_rows(d, "squeezenet1.1").front();
+    row["fallback_backend"] = "gemm:openblas";
+    row["fallback_layer_names"] = {"conv1", "fire2/squeeze1x1"};
+    row["fallback_layers"] = 2;
+    row["fallback_time_share"] = 0.125;
+    backend = row["backend"];
+  });
+  const std::string html = read_text(write_report({s}, out.path(), {}).html);
+  bool found = false;
+  for (const auto& table : testing::html_tables(html))
+    for (const auto& row : table)
+      for (const auto& cell : row)
+        found |= cell == "2 layers on gemm:openblas, 12.5% of the time (conv1, fire2/squeeze1x1)" &&
+                 row[0] == backend;
+  EXPECT_TRUE(found) << backend;
+}
+
 TEST(ReportBusyMachine, RowsTheStudyMarkedBusyAreListed) {
   TempDir out;
   std::string backend;
