@@ -203,6 +203,84 @@ TEST(OnnxImport, PyTorchOpset11PaddingResidualAndMatMulMatchTheNetworkBuiltByHan
   expect_same_network(g, twin);
 }
 
+// An older exporter (opset 8): Clip with min/max attributes as ReLU6, BatchNormalization with its
+// spatial attribute, two branches concatenated along the channels, Dropout with a ratio,
+// Flatten, Gemm without transB but with alpha and beta, Softmax of opset 1.
+const char* kOpset8 = R"(
+<ir_version: 3, opset_import: ["" : 8]>
+legacy (float[2, 3, 10, 10] x, float[8, 3, 3, 3] w1, float[8] s, float[8] b, float[8] m, float[8] v,
+        float[4, 8, 1, 1] wa, float[4] ba, float[4, 8, 3, 3] wb, float[32, 5] gw, float[5] gb)
+    => (float[2, 5] y) {
+  c = Conv <kernel_shape = [3, 3], strides = [2, 2]> (x, w1)
+  bn = BatchNormalization <epsilon = 0.001, spatial = 1> (c, s, b, m, v)
+  r = Clip <min = 0.0, max = 6.0> (bn)
+  a = Conv <kernel_shape = [1, 1]> (r, wa, ba)
+  bb = Conv <kernel_shape = [3, 3], pads = [1, 1, 1, 1]> (r, wb)
+  cat = Concat <axis = 1> (a, bb)
+  ra = Relu (cat)
+  p = AveragePool <kernel_shape = [2, 2], strides = [2, 2]> (ra)
+  d = Dropout <ratio = 0.3> (p)
+  f = Flatten <axis = 1> (d)
+  g = Gemm <alpha = 0.5, beta = 2.0> (f, gw, gb)
+  y = Softmax <axis = 1> (g)
+}
+)";
+
+TEST(OnnxImport, Opset8ClipAttributesConcatAndGemmAlphaBetaMatchTheNetworkBuiltByHand) {
+  onnx::ModelProto m = parse_model(kOpset8);
+  const auto w1 = fill_seeded(m, "w1", 1), s = fill_seeded(m, "s", 2, 0.5f, 1.5f);
+  const auto b = fill_seeded(m, "b", 3), mean = fill_seeded(m, "m", 4), var = fill_seeded(m, "v", 5, 0.5f, 1.5f);
+  const auto wa = fill_seeded(m, "wa", 6), ba = fill_seeded(m, "ba", 7), wb = fill_seeded(m, "wb", 8);
+  const auto gw = fill_seeded(m, "gw", 9), gb = fill_seeded(m, "gb", 10);
+  Graph g = import_model(m);
+  optimize_for_inference(g);
+  EXPECT_EQ(op_names(g), (std::vector<std::string>{"conv2d", "conv2d", "conv2d", "concat", "relu",
+                                                   "avgpool", "flatten", "fully_connected", "softmax"}));
+  EXPECT_EQ(g.layers[0].conv().activation, Activation::kRelu6);
+
+  GraphBuilder gb_("twin", {2, 3, 10, 10}, 1);
+  ValueId x = gb_.relu6(gb_.batch_norm(gb_.conv(gb_.input(), "c", 8, 3, 2, 0, 1, false), "bn"), "r");
+  ValueId cat = gb_.concat({gb_.conv(x, "a", 4, 1, 1, 0), gb_.conv(x, "bb", 4, 3, 1, 1, 1, false)}, "cat");
+  x = gb_.flatten(gb_.avg_pool(gb_.relu(cat, "ra"), "p", 2, 2, 0, false, false), "f");
+  Graph twin = gb_.finish({gb_.softmax(gb_.fully_connected(x, "g", 5), "y")});
+  set_weights(layer_named(twin, "c"), w1);
+  layer_named(twin, "bn").params = BatchNormParams{0.001f, s, b, mean, var};
+  set_weights(layer_named(twin, "a"), wa, ba);
+  set_weights(layer_named(twin, "bb"), wb);
+  std::vector<float> fc(gw.size()), bias(gb.size());
+  for (int i = 0; i < 32; ++i) {
+    for (int j = 0; j < 5; ++j) fc[j * 32 + i] = 0.5f * gw[i * 5 + j];
+  }
+  for (int j = 0; j < 5; ++j) bias[j] = 2.0f * gb[j];
+  set_weights(layer_named(twin, "g"), fc, bias);
+  optimize_for_inference(twin);
+  expect_same_network(g, twin);
+}
+
+// Softmax before opset 13 normalizes the input coerced to 2-D at `axis`; since, along `axis`
+// alone. The same (1, 2, 3, 3) input and axis 1 under both.
+TEST(OnnxImport, SoftmaxAxisFollowsTheOpset) {
+  for (int opset : {11, 13}) {
+    const Graph g = import_model(parse_model("<ir_version: 7, opset_import: [\"\" : " + std::to_string(opset) +
+                                             R"(]>
+softmax (float[1, 2, 3, 3] x) => (float[1, 2, 3, 3] y) {
+  y = Softmax <axis = 1> (x)
+}
+)"));
+    const std::vector<Tensor> out = testing::run_graph(g, "reference", make_input(g, 8));
+    const Tensor& y = out[0];
+    ASSERT_EQ(y.size(), 18u);
+    double all = 0;
+    for (float v : y.span()) all += v;
+    if (opset == 11) {
+      EXPECT_NEAR(all, 1.0, 1e-6);  // one distribution over the 18 values
+    } else {
+      EXPECT_NEAR(all, 9.0, 1e-5);  // one per pixel, over the 2 channels
+      for (int px = 0; px < 9; ++px) EXPECT_NEAR(y[px] + y[9 + px], 1.0, 1e-6) << px;
+    }
+  }
+}
+
 TEST(OnnxImport, SymbolicBatchFollowsTheOptionAndInputShapeOverrides) {
   onnx::ModelProto m = parse_model(kTorchOpset13);
   for (const char* w : {"conv1_w", "bn1_w", "bn1_b", "bn1_mean", "bn1_var",

@@ -39,7 +39,7 @@ inline onnx::TensorProto* find_initializer(onnx::ModelProto& m, const std::strin
 
 // The initializer `name`; a graph input of that name (the parser's way of declaring a weight
 // without values) becomes one, as PyTorch's exporter stores weights: initializers that are not
-// graph inputs.
+// graph inputs (from IR version 4; older models list them among the inputs as well).
 inline onnx::TensorProto* weight(onnx::ModelProto& m, const std::string& name) {
   for (onnx::TensorProto& t : *m.mutable_graph()->mutable_initializer()) {
     if (t.name() == name) return &t;
@@ -51,7 +51,7 @@ inline onnx::TensorProto* weight(onnx::ModelProto& m, const std::string& name) {
     t->set_name(name);
     t->set_data_type(inputs->Get(i).type().tensor_type().elem_type());
     for (const auto& d : inputs->Get(i).type().tensor_type().shape().dim()) t->add_dims(d.dim_value());
-    inputs->DeleteSubrange(i, 1);
+    if (m.ir_version() >= 4) inputs->DeleteSubrange(i, 1);  // before IR 4 initializers are inputs too
     return t;
   }
   throw std::runtime_error("no input or initializer " + name);
