@@ -398,7 +398,7 @@ void draw_bar_chart(Writer& w, double x0, double y0, double width, const BarChar
   }
   if (chart.rows.empty()) return draw_message(w, plot_left, top, plot_right - plot_left, kBarRow, "no data");
   const bool any = hi > 0;
-  const Axis x = Axis::make(chart.log_scale && any, 10, any ? lo : 1, any ? hi : 1, plot_left,
+  const Axis x = Axis::make(chart.log_scale && any && lo > 0, 10, any ? lo : 1, any ? hi : 1, plot_left,
                             plot_right, 6);
   w.out << x.open("x");
   for (double tick : x.ticks) {

@@ -103,6 +103,20 @@ TEST(SvgPlot, BarsOnALogAxisPrintTheirValueAndMissingRowsSayWhy) {
   EXPECT_TRUE(colour_problems(svg).empty()) << colour_problems(svg).front();
 }
 
+TEST(SvgPlot, AZeroValueTurnsALogAxisLinearInsteadOfFailing) {
+  Figure figure;
+  figure.title = "energy";
+  BarChart chart;
+  chart.title = "board";
+  chart.unit = "mJ";
+  chart.rows.push_back({"a", {{"a", 0.0}}, std::nullopt, "", ""});
+  chart.rows.push_back({"b", {{"b", 12.0}}, std::nullopt, "", ""});
+  figure.panels.push_back(chart);
+  const std::string svg = render_svg(figure);
+  EXPECT_NE(svg.find("data-scale=\"linear\""), std::string::npos);
+  EXPECT_TRUE(axis_problems(svg).empty()) << axis_problems(svg).front();
+}
+
 TEST(SvgPlot, StackedBarsUseALinearAxisFromZero) {
   Figure figure;
   figure.title = "power";
