@@ -253,7 +253,8 @@ Graph build_model(const std::string& name, const ModelOptions& opts_in) {
   }
   std::string known;
   for (const ZooEntry& e : zoo()) known += (known.empty() ? "" : ", ") + e.info.name;
-  throw Error("unknown model '" + name + "' (known: " + known + ")");
+  throw Error("unknown model '" + name + "' (known: " + known + "; a model file is named by its "
+              "path, ending in .onnx or holding a '/')");
 }
 
 Graph load_model(const std::string& name, const ModelOptions& opts) {

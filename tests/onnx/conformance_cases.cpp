@@ -69,7 +69,10 @@ std::string reason_key(const std::string& reason) {
     key = reason.substr(colon + 2);
   }
   const std::size_t list = key.find(" (libscout imports ");
-  return list == std::string::npos ? key : key.substr(0, list);
+  if (list != std::string::npos) key = key.substr(0, list);
+  // Group by the kind of reason: without the values' names and dimensions.
+  key = std::regex_replace(key, std::regex(R"(\[[-0-9a-z., ]*\])"), "[...]");
+  return std::regex_replace(key, std::regex(R"((input|output) '[^']*')"), "$1");
 }
 
 namespace {
