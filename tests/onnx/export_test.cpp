@@ -12,7 +12,7 @@ namespace libscout {
 namespace {
 
 #ifdef LIBSCOUT_EMULATED
-constexpr int kResolution = 64;
+constexpr int kResolution = 32;  // every model on every backend, under qemu-user: the smallest input
 #else
 constexpr int kResolution = 96;
 #endif
