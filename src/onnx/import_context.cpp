@@ -7,15 +7,17 @@
 namespace libscout::onnx_import {
 
 std::size_t checked_count(const Dims& dims, std::size_t limit, const std::string& what) {
-  std::size_t count = 1;
+  // In 64 bits whatever size_t is (32 bits on armhf), so that no dimension is truncated.
+  std::uint64_t count = 1;
   for (std::int64_t d : dims) {
     if (d < 0) throw Error(what + ": negative dimension in " + dims_str(dims));
-    if (d != 0 && count > limit / static_cast<std::size_t>(d)) {
+    const auto ud = static_cast<std::uint64_t>(d);
+    if (ud != 0 && count > static_cast<std::uint64_t>(limit) / ud) {
       throw Error(what + ": " + dims_str(dims) + " has more elements than the memory limit allows");
     }
-    count *= static_cast<std::size_t>(d);
+    count *= ud;
   }
-  return count;
+  return static_cast<std::size_t>(count);
 }
 
 Shape nchw_of(const Dims& dims, const std::string& what) {

@@ -44,6 +44,7 @@ void resolve_pads(const NodeContext& ctx, const Dims& in, Window& w) {
     for (std::size_t i = 0; i < n; ++i) {
       const std::int64_t out = (in[i] + w.stride[i] - 1) / w.stride[i];
       const std::int64_t extent = std::int64_t(w.kernel[i] - 1) * w.dilation[i] + 1;
+      if (extent > kMaxExtent) ctx.fail("the window's extent " + std::to_string(extent) + " is too large");
       const std::int64_t total = std::max<std::int64_t>(0, (out - 1) * w.stride[i] + extent - in[i]);
       const int small = static_cast<int>(total / 2), large = static_cast<int>(total - total / 2);
       w.begin[i] = mode == "SAME_UPPER" ? small : large;

@@ -105,9 +105,10 @@ void from_field(std::vector<T>& out, const Field& field, std::size_t count, cons
 template <typename Stored, typename T>
 void from_bytes(std::vector<T>& out, std::string_view bytes, std::size_t count,
                 const std::string& what) {
-  if (bytes.size() != count * sizeof(Stored)) {
+  const std::uint64_t need = static_cast<std::uint64_t>(count) * sizeof(Stored);
+  if (bytes.size() != need) {
     throw Error(what + ": " + std::to_string(bytes.size()) + " bytes of data, the dimensions need " +
-                std::to_string(count * sizeof(Stored)));
+                std::to_string(need));
   }
   out.resize(count);
   for (std::size_t k = 0; k < count; ++k) {

@@ -153,13 +153,14 @@ NpyArray parse_npy(std::string_view bytes, const std::string& what, std::size_t 
   if (dict.at("'shape'").front() != '(') parser.fail("'shape' is not a tuple");
   NpyArray a;
   a.shape = parse_shape(dict.at("'shape'"), parser);
-  std::size_t count = 1;
+  std::uint64_t count = 1;  // 64 bits whatever size_t is (32 bits on armhf)
   for (std::int64_t d : a.shape) {
-    if (d != 0 && count > max_bytes / sizeof(float) / static_cast<std::size_t>(d)) {
+    const auto ud = static_cast<std::uint64_t>(d);
+    if (ud != 0 && count > static_cast<std::uint64_t>(max_bytes) / sizeof(float) / ud) {
       throw Error(what + ": the array (" + dict.at("'shape'") + ") is larger than the limit of " +
                   std::to_string(max_bytes) + " bytes");
     }
-    count *= static_cast<std::size_t>(d);
+    count *= ud;
   }
   const std::size_t data_at = header_at + header_len;
   if (bytes.size() - data_at != count * sizeof(float)) {
@@ -167,8 +168,8 @@ NpyArray parse_npy(std::string_view bytes, const std::string& what, std::size_t 
                 std::to_string(count * sizeof(float)) + " bytes of data, the file has " +
                 std::to_string(bytes.size() - data_at));
   }
-  a.data.resize(count);
-  if (count > 0) std::memcpy(a.data.data(), bytes.data() + data_at, count * sizeof(float));
+  a.data.resize(static_cast<std::size_t>(count));
+  if (count > 0) std::memcpy(a.data.data(), bytes.data() + data_at, a.data.size() * sizeof(float));
   return a;
 }
 
