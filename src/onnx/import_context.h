@@ -151,6 +151,10 @@ class Importer {
   const Graph& graph() const { return graph_; }
 
   Constant decode(const onnx::TensorProto& t, const std::string& what);
+  // The external data files read, in the order first read, and their content (the SHA-256
+  // of a model covers them after the model file).
+  const std::vector<std::string>& external_order() const { return external_order_; }
+  const std::string& external_content(const std::string& loc) { return external_files_[loc]; }
   std::size_t limit() const { return limit_; }
   void charge(std::size_t bytes, const std::string& what);  // Error past the memory limit
 
@@ -173,11 +177,6 @@ class Importer {
   std::map<std::string, std::string> external_files_;  // location -> content
   std::vector<std::string> external_order_;
   ConverterTable converters_;
-
- public:
-  // The SHA-256 input: external files in the order they were first read.
-  const std::vector<std::string>& external_order() const { return external_order_; }
-  const std::string& external_content(const std::string& loc) { return external_files_[loc]; }
 };
 
 }  // namespace libscout::onnx_import
