@@ -28,7 +28,9 @@ struct ExecOptions {
 
 // Where a backend's layers run: decides which power meter can see its work.
 enum class DeviceKind { kCpu, kGpu };
-const char* device_kind_name(DeviceKind d);
+inline const char* device_kind_name(DeviceKind d) {
+  return d == DeviceKind::kGpu ? "gpu" : "cpu";
+}
 
 // Answer to "can you run this layer?"; `reason` says why not, for the per-layer table.
 struct Support {

@@ -149,8 +149,6 @@ double Engine::last_device_ms() const {
   return total;
 }
 
-const char* device_kind_name(DeviceKind d) { return d == DeviceKind::kGpu ? "gpu" : "cpu"; }
-
 Tensor Engine::output_tensor(int i) const {
   ValueId v = graph_.outputs.at(i);
   Tensor t(graph_.shape(v));

@@ -2,14 +2,14 @@
 
 #include <algorithm>
 #include <atomic>
-#include <exception>
-#include <thread>
 #include <chrono>
-#include <set>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <thread>
 
 #include <unistd.h>
 
@@ -74,13 +74,16 @@ std::vector<Tensor> reference_outputs(const Graph& g, const Tensor& input) {
   std::vector<std::exception_ptr> errors(workers);
   auto work = [&](int w) {
     try {
+      // One engine per worker, prepared once and fed image after image.
+      auto reference = make_reference_backend();
+      Engine engine(single, *reference, nullptr, {});
       for (int i = next++; i < batch; i = next++) {
-        Tensor image(single.shape(single.input));
-        std::memcpy(image.data(), input.data() + i * in_image, in_image * sizeof(float));
-        const std::vector<Tensor> one = reference_outputs_serial(single, image);
+        std::memcpy(engine.input(), input.data() + i * in_image, in_image * sizeof(float));
+        engine.run();
         for (std::size_t o = 0; o < out.size(); ++o) {
-          std::memcpy(out[o].data() + i * one[o].size(), one[o].data(),
-                      one[o].size() * sizeof(float));
+          const std::size_t n = single.shape(single.outputs[o]).elements();
+          std::memcpy(out[o].data() + i * n, engine.output(static_cast<int>(o)),
+                      n * sizeof(float));
         }
       }
     } catch (...) {

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/plugins.h"
+#include "study_dir_fixture.h"
 
 namespace libscout {
 namespace {
@@ -25,21 +26,12 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-class RoundsTest : public ::testing::Test {
+class RoundsTest : public study::testing::StudyDirTest {
  protected:
+  RoundsTest() : StudyDirTest("libscout-rounds-test-") {}
   void SetUp() override {
-#ifdef LIBSCOUT_EMULATED
-    GTEST_SKIP() << "the study re-executes libscout in child processes, which qemu-user cannot "
-                    "do without binfmt_misc";
-#endif
-    dir_ = fs::temp_directory_path() /
-           ("libscout-rounds-test-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
+    StudyDirTest::SetUp();
+    if (!IsSkipped()) fs::create_directories(dir_);
   }
 
   // Runs libscout with the test plugins and `env`; returns its exit status, keeps its output.
@@ -61,7 +53,6 @@ class RoundsTest : public ::testing::Test {
            "--quiet-wait " + quiet_wait + " --out " + (dir_ / "study").string() + " " + more;
   }
 
-  fs::path dir_;
   std::string output_;
 };
 

@@ -25,6 +25,7 @@
 #include "gemm/gemm_provider.h"
 #include "study/progress.h"
 #include "study/study.h"
+#include "study_dir_fixture.h"
 
 namespace libscout::study {
 namespace {
@@ -38,21 +39,9 @@ int count_of(const std::string& text, const std::string& what) {
   return n;
 }
 
-class StudyTest : public ::testing::Test {
+class StudyTest : public testing::StudyDirTest {
  protected:
-  void SetUp() override {
-#ifdef LIBSCOUT_EMULATED
-    GTEST_SKIP() << "the study re-executes libscout in child processes, which qemu-user cannot "
-                    "do without binfmt_misc";
-#endif
-    dir_ = fs::temp_directory_path() /
-           ("libscout-study-test-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-  }
+  StudyTest() : StudyDirTest("libscout-study-test-") {}
 
   // Runs libscout with `args`; returns its exit status.
   static int libscout(const std::string& args, const std::string& env = "") {
@@ -64,8 +53,6 @@ class StudyTest : public ::testing::Test {
     std::ifstream f(dir_ / "results.json");
     return json::parse(f);
   }
-
-  fs::path dir_;
 };
 
 // Checks on a study's own results.json: every row says what really ran, the method is recorded,
@@ -126,7 +113,9 @@ TEST_F(StudyTest, QuickStudyCoversEveryAvailableBackendAndProvider) {
   std::set<std::string> providers;
   for (const json& row : r["gemm"]) providers.insert(row.value("provider", ""));
   for (const gemm::ProviderInfo& p : gemm::list_providers()) {
-    if (p.available) EXPECT_TRUE(providers.count(p.name)) << "provider " << p.name << " has no row";
+    if (p.available) {
+      EXPECT_TRUE(providers.count(p.name)) << "provider " << p.name << " has no row";
+    }
   }
   EXPECT_TRUE(fs::exists(dir_ / "results.csv"));
   expect_what_ran_is_said(r);
@@ -163,7 +152,9 @@ TEST_F(StudyTest, SingleThreadedLibrariesAreMeasuredOnceAtOneThread) {
     }
   }
   for (const json& row : r["gemm"]) {
-    if (row["provider"] != "openblas") EXPECT_EQ(row["threads_requested"], 1) << row.dump();
+    if (row["provider"] != "openblas") {
+      EXPECT_EQ(row["threads_requested"], 1) << row.dump();
+    }
   }
   EXPECT_EQ(requested["gemm:openblas"], (std::set<int>{1, 2}));
   for (const std::string& p : single) {
@@ -211,10 +202,21 @@ TEST_F(StudyTest, KilledStudyResumesWithEveryStepExactlyOnce) {
   EXPECT_EQ(libscout(args), 1);
   ASSERT_EQ(libscout(args + " --resume"), 0);
   const json r = results();
+  // A round taken while other work kept the CPUs busy (ctest runs tests side by side) may be
+  // measured again, once, under its key + "#2": that is a second step, not a repeated one.
   std::map<std::string, int> steps, rows;
-  for (const json& s : r["steps"]) ++steps[s["key"]];
+  for (const json& s : r["steps"]) {
+    const std::string key = s["key"];
+    const bool again = key.size() > 2 && key.ends_with("#2");
+    ++steps[key];
+    if (again) {
+      EXPECT_EQ(steps.count(key.substr(0, key.size() - 2)), 1u) << key;
+    }
+  }
   for (const json& row : r["runs"]) ++rows[row["step"]];
-  EXPECT_EQ(steps.size(), 6u);
+  std::size_t planned = 0;
+  for (const auto& [key, n] : steps) planned += key.ends_with("#2") ? 0 : 1;
+  EXPECT_EQ(planned, 6u);
   for (const auto& [key, n] : steps) EXPECT_EQ(n, 1) << key;
   EXPECT_EQ(rows.size(), 6u);
   for (const auto& [key, n] : rows) EXPECT_EQ(n, 1) << key;
