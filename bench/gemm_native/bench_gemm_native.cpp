@@ -5,10 +5,11 @@
 //   harness_fidelity/openblas/<size>          the GFLOPS `libscout gemm` reports for OpenBLAS
 //                                             (measure_gemm) beside a direct cblas_sgemm loop's
 //                                             median in the same process; ratio should be ~1
+//   versus_openblas/<shapes>/threads:<t>      native and OpenBLAS interleaved call by call on square
+//                                             sizes and on CNN models' GEMM shapes: the ratio to
+//                                             quote on a shared machine (versus_openblas.h)
 // Counter FLOPS = 2 * M * N * K per iteration over real time. Operands are random and packed
 // buffers warm: each benchmark runs one untimed call first.
-#include <dlfcn.h>
-
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -22,11 +23,14 @@
 #include "gemm/native/sgemm_native.h"
 #include "measure/gemm_sweep.h"
 #include "measure/stats.h"
+#include "openblas_dlopen.h"
+#include "versus_openblas.h"
 
 namespace {
 
 using libscout::gemm::SgemmArgs;
 namespace native = libscout::gemm::native;
+using libscout::bench::OpenBlas;
 
 const int kSizes[] = {64, 128, 256, 512, 1024, 2048};
 
@@ -77,35 +81,8 @@ void bench_native_ukernel(benchmark::State& state, const native::SgemmUkernel* k
   set_flops(state, n);
 }
 
-// OpenBLAS through dlopen (RTLD_LOCAL), so that it cannot interpose on any BLAS the rest of the
-// process uses. The path is the one CMake found at configure time.
-struct OpenBlas {
-  using Sgemm = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int,
-                         float, float*, int);
-  using SetThreads = void (*)(int);
-  Sgemm sgemm = nullptr;
-  SetThreads set_threads = nullptr;
-
-  static const OpenBlas* load() {
-#if defined(LIBSCOUT_BENCH_OPENBLAS_PATH)
-    static const OpenBlas* loaded = []() -> const OpenBlas* {
-      void* handle = dlopen(LIBSCOUT_BENCH_OPENBLAS_PATH, RTLD_NOW | RTLD_LOCAL);
-      if (handle == nullptr) return nullptr;
-      auto* blas = new OpenBlas;
-      blas->sgemm = reinterpret_cast<Sgemm>(dlsym(handle, "cblas_sgemm"));
-      blas->set_threads = reinterpret_cast<SetThreads>(dlsym(handle, "openblas_set_num_threads"));
-      if (blas->sgemm == nullptr || blas->set_threads == nullptr) return nullptr;
-      return blas;
-    }();
-    return loaded;
-#else
-    return nullptr;
-#endif
-  }
-};
-
 void bench_openblas(benchmark::State& state, const OpenBlas* blas, int n, int threads) {
-  constexpr int kRowMajor = 101, kNoTrans = 111;
+  constexpr int kRowMajor = OpenBlas::kRowMajor, kNoTrans = OpenBlas::kNoTrans;
   blas->set_threads(threads);
   Operands op(n);
   auto call = [&] {
@@ -124,7 +101,7 @@ void bench_openblas(benchmark::State& state, const OpenBlas* blas, int n, int th
 // gemm`), then the same number of direct cblas_sgemm calls, each timed with steady_clock; both
 // quote the median. Counters: harness_GFLOPS, direct_GFLOPS and their ratio.
 void bench_harness_fidelity(benchmark::State& state, const OpenBlas* blas, int n) {
-  constexpr int kRowMajor = 101, kNoTrans = 111;
+  constexpr int kRowMajor = OpenBlas::kRowMajor, kNoTrans = OpenBlas::kNoTrans;
   std::unique_ptr<libscout::gemm::Provider> provider;
   try {
     provider = libscout::gemm::create_provider("openblas");
@@ -183,6 +160,7 @@ void register_benchmarks() {
           ->Iterations(1)
           ->Unit(benchmark::kMillisecond);
     }
+    libscout::bench::register_versus_openblas(openblas);
   }
   for (const auto& kernel : native::sgemm_ukernels()) {
     if (!kernel.is_supported()) continue;
