@@ -88,6 +88,30 @@ TEST_P(NativeSgemmTest, EdgeShapesOnSmallBlocks) {
   }
 }
 
+// The strided-B path for skinny products (B read in place, partial row tiles computed directly,
+// the partial column block packed): every m up to past strided_b_max_m, n around NR, k around kc,
+// op(A) either way; op(B) transposed must take the packed path instead.
+TEST_P(NativeSgemmTest, StridedBPathEdgeShapes) {
+  const SgemmUkernel& kernel = *GetParam().kernel;
+  if (kernel.strided_b == nullptr) GTEST_SKIP() << kernel.name << " has no strided-B kernel";
+  SgemmBlocking blk = small_blocking(kernel);
+  blk.strided_b_max_m = 3 * kernel.mr;
+  const float betas[3] = {0.0f, 1.0f, -0.5f};
+  unsigned index = 0;
+  for (int m = 1; m <= blk.strided_b_max_m + 1; ++m) {
+    for (int n : {1, kernel.nr - 1, kernel.nr, kernel.nr + 1, 2 * kernel.nr + 3, 5 * kernel.nr}) {
+      for (int k : {1, 7, 8, 9, 17}) {
+        ++index;
+        const Trans ta = index % 2 ? kN : kT, tb = index % 7 == 0 ? kT : kN;
+        SgemmCase tc{m, n, k, ta, tb, index % 3 ? 1.0f : 0.5f, betas[index % 3],
+                     static_cast<int>(index % 3), static_cast<int>(index % 4),
+                     static_cast<int>(index % 5)};
+        if (!run(tc, blk, index)) return;
+      }
+    }
+  }
+}
+
 TEST_P(NativeSgemmTest, BetaZeroNeverReadsNanAndBetaOneAccumulates) {
   const SgemmUkernel& kernel = *GetParam().kernel;
   const SgemmBlocking blk = small_blocking(kernel);

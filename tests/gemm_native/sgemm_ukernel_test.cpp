@@ -1,6 +1,7 @@
 // Every native SGEMM micro-kernel that this CPU supports, against the reference micro-kernel, on
 // the kernel contract of gemm/native/sgemm_ukernel.h: depths kc through 0, 1, primes and large,
-// beta 0 (C holds NaN, must not be read), 1 and other, C with a row stride wider than the tile.
+// beta 0 (C holds NaN, must not be read), 1 and other, C with a row stride wider than the tile;
+// the strided-B variants on every row count, B at an unaligned stride.
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -47,7 +48,7 @@ TEST_P(SgemmUkernelTest, MatchesReferenceKernel) {
         for (int i = 0; i < mr; ++i)
           for (int j = 0; j < nr; ++j) c0[i * ldc + j] = beta == 0.0f ? nan : dist(rng);
         std::vector<float> expected = c0, actual = c0;
-        sgemm_ukernel_ref(mr, nr, kc, a.get(), b.get(), expected.data(), ldc, beta);
+        sgemm_ukernel_ref(mr, nr, kc, a.get(), b.get(), nr, expected.data(), ldc, beta);
         kernel.fn(kc, a.get(), b.get(), actual.data(), ldc, beta);
 
         for (int i = 0; i < mr; ++i) {
@@ -66,6 +67,51 @@ TEST_P(SgemmUkernelTest, MatchesReferenceKernel) {
             ASSERT_TRUE(ok) << "kernel " << kernel.name << " (" << mr << "x" << nr << "), kc=" << kc
                             << " beta=" << beta << " ldc=" << ldc << ": C(" << i << ", " << j
                             << ") = " << actual[idx] << ", reference " << expected[idx];
+          }
+        }
+      }
+    }
+  }
+}
+
+// The strided-B variant: rows 1..MR, B rows at a stride wider than NR and not aligned; rows of C
+// from `rows` on must stay untouched, and with beta == 0 C (NaN) must not be read.
+TEST_P(SgemmUkernelTest, StridedBMatchesReferenceKernel) {
+  const SgemmUkernel& kernel = GetParam();
+  if (!kernel.is_supported()) GTEST_SKIP() << kernel.name << " is not supported by this CPU";
+  if (kernel.strided_b == nullptr) GTEST_SKIP() << kernel.name << " has no strided-B kernel";
+  const int mr = kernel.mr, nr = kernel.nr;
+  const float nan = std::numeric_limits<float>::quiet_NaN(), sentinel = -999.0f;
+  std::mt19937 rng(43);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (size_t kc : {0, 1, 3, 8, 17, 256}) {
+    for (int rows = 1; rows <= mr; ++rows) {
+      for (float beta : {0.0f, 1.0f, -0.75f}) {
+        const size_t ldb = nr + 3, ldc = nr + 2;
+        AlignedFloats a(kc * mr + 1);
+        std::vector<float> b(kc * ldb + 1);
+        for (size_t i = 0; i < kc * mr; ++i) a.get()[i] = dist(rng);
+        for (float& v : b) v = dist(rng);
+        std::vector<float> c0(mr * ldc, sentinel);
+        for (int i = 0; i < rows; ++i)
+          for (int j = 0; j < nr; ++j) c0[i * ldc + j] = beta == 0.0f ? nan : dist(rng);
+        std::vector<float> expected = c0, actual = c0;
+        sgemm_ukernel_ref(mr, nr, kc, a.get(), b.data() + 1, ldb, expected.data(), ldc, beta);
+        kernel.strided_b(rows, kc, a.get(), b.data() + 1, ldb, actual.data(), ldc, beta);
+        for (int i = 0; i < mr; ++i) {
+          for (size_t j = 0; j < ldc; ++j) {
+            const size_t idx = i * ldc + j;
+            if (i >= rows || j >= static_cast<size_t>(nr)) {
+              ASSERT_EQ(actual[idx], sentinel) << "kernel " << kernel.name << " strided-B, rows="
+                                               << rows << ": wrote outside at (" << i << ", " << j
+                                               << "), kc=" << kc;
+              continue;
+            }
+            const double tolerance = 2.0 * (kc + 2) * std::numeric_limits<float>::epsilon() *
+                                     (std::fabs(expected[idx]) + kc + 1.0);
+            ASSERT_NEAR(actual[idx], expected[idx], tolerance)
+                << "kernel " << kernel.name << " strided-B, rows=" << rows << " kc=" << kc
+                << " beta=" << beta << ": C(" << i << ", " << j << ")";
           }
         }
       }

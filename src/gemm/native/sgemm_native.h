@@ -8,6 +8,9 @@
 // Transposes and alpha are handled while packing; partial panels are padded with zeros and partial
 // tiles of C go through a small temporary tile, so the kernel only ever sees full tiles. Threads
 // share the packing of each slice and split the (ic, jc-part) blocks between them.
+// Skinny products (at most blocking.strided_b_max_m rows, op(B) not transposed, a kernel with a
+// strided-B variant) skip packing B: the kernel reads B's rows in place, A is packed whole per kc
+// slice, and threads split the columns.
 #pragma once
 
 #include <cstddef>

@@ -13,6 +13,15 @@
 // C := beta * C). A kernel only ever sees full MR x NR tiles: the framework (sgemm_native.h) pads
 // partial panels with zeros and routes partial tiles of C through a temporary tile. alpha is folded
 // into the packed A panel, so it is not part of the contract. Panels are aligned to 64 bytes.
+//
+// Strided-B contract (optional, BLIS's "sup" idea for skinny products, where packing B would cost
+// as much as the product): for 1 <= rows <= MR,
+//   C[0:rows, 0:NR] := A_panel[0:rows, :] * B_block + beta * C[0:rows, 0:NR]
+// with a packed as above (groups of MR floats, of which the first `rows` are used) and B read in
+// place from a row-major op(B):
+//   b: row p of the kc x NR block is b[p * ldb ...], NR floats, no alignment.
+// Rows of C from `rows` on are neither read nor written; beta == 0 and kc == 0 as above. The
+// framework passes only full NR-wide blocks of B in place; it packs a partial one (ldb == NR).
 #pragma once
 
 #include <cstddef>
@@ -21,19 +30,28 @@ namespace libscout::gemm::native {
 
 using SgemmUkernelFn = void (*)(std::size_t kc, const float* a, const float* b, float* c,
                                 std::size_t ldc, float beta);
+using SgemmUkernelStridedBFn = void (*)(std::size_t rows, std::size_t kc, const float* a,
+                                        const float* b, std::size_t ldb, float* c,
+                                        std::size_t ldc, float beta);
 
 // The portable reference micro-kernel for any MR x NR: plain loops, float sums in the order
-// p = 0..kc-1. Optimized kernels are tested against it.
-void sgemm_ukernel_ref(int mr, int nr, std::size_t kc, const float* a, const float* b, float* c,
-                       std::size_t ldc, float beta);
+// p = 0..kc-1. Optimized kernels are tested against it (ldb == nr: the packed contract).
+void sgemm_ukernel_ref(int mr, int nr, std::size_t kc, const float* a, const float* b,
+                       std::size_t ldb, float* c, std::size_t ldc, float beta);
 
 // The micro-kernels, one per file, each compiled only for the architecture it targets with its
 // instruction-set flags.
 void sgemm_ukernel_ref_8x8(std::size_t kc, const float* a, const float* b, float* c,
                            std::size_t ldc, float beta);
+void sgemm_ukernel_ref_8x8_strided_b(std::size_t rows, std::size_t kc, const float* a,
+                                     const float* b, std::size_t ldb, float* c, std::size_t ldc,
+                                     float beta);
 #if defined(__x86_64__) || defined(_M_X64)
 void sgemm_ukernel_avx2_fma_6x16(std::size_t kc, const float* a, const float* b, float* c,
                                  std::size_t ldc, float beta);
+void sgemm_ukernel_avx2_fma_6x16_strided_b(std::size_t rows, std::size_t kc, const float* a,
+                                           const float* b, std::size_t ldb, float* c,
+                                           std::size_t ldc, float beta);
 void sgemm_ukernel_avx512_14x32(std::size_t kc, const float* a, const float* b, float* c,
                                 std::size_t ldc, float beta);
 #endif

@@ -1,54 +1,89 @@
-// SGEMM micro-kernel for AVX2 + FMA: a 6 x 16 tile of C in 12 ymm accumulators; per step of k it
-// loads one 16-wide row of the B panel (2 ymm) and broadcasts the 6 values of the A column.
-// Compiled with -mavx2 -mfma; called only when the CPU reports both (sgemm_ukernels.cpp).
+// SGEMM micro-kernels for AVX2 + FMA: a 6 x 16 tile of C in 12 ymm accumulators; per step of k
+// they load one 16-wide row of B (2 ymm) and broadcast the 6 values of the packed A column. The
+// packed kernel reads B from its packed panel; the strided-B kernel reads the rows of B in place
+// and computes only the rows asked for (sgemm_ukernel.h states both contracts). Compiled with -mavx2 -mfma; called only when the CPU
+// reports both (sgemm_ukernels.cpp).
 #include <immintrin.h>
 
 #include "gemm/native/sgemm_ukernel.h"
 
 namespace libscout::gemm::native {
+namespace {
 
-void sgemm_ukernel_avx2_fma_6x16(std::size_t kc, const float* a, const float* b, float* c,
-                                 std::size_t ldc, float beta) {
-  constexpr int kMr = 6, kNr = 16;
-  // C is read (beta != 0) or written only after the whole depth: fetch its 6 rows into L1 now, so
-  // that the misses overlap the arithmetic instead of stalling at the end.
+constexpr int kMr = 6, kNr = 16;
+
+void prefetch(const float* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
+
+// C is read (beta != 0) or written only after the whole depth: fetching its rows into L1 first
+// lets the misses overlap the arithmetic instead of stalling at the end.
+template <int kRows>
+void prefetch_c(const float* c, std::size_t ldc) {
 #pragma GCC unroll 6
-  for (int i = 0; i < kMr; ++i) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + kNr - 1), _MM_HINT_T0);
+  for (int i = 0; i < kRows; ++i) {
+    prefetch(c + i * ldc);
+    prefetch(c + i * ldc + kNr - 1);
   }
-  __m256 acc[kMr][2];
+}
+
+// The shared body for the first kRows rows of the tile; ldb == kNr with aligned rows is the packed
+// panel.
+template <int kRows, bool kPackedB>
+inline void ukernel_6x16(std::size_t kc, const float* a, const float* b, std::size_t ldb,
+                         float* c, std::size_t ldc, float beta) {
+  prefetch_c<kRows>(c, ldc);
+  __m256 acc[kRows][2];
 #pragma GCC unroll 6
-  for (int i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  for (int i = 0; i < kRows; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
 
 #pragma GCC unroll 4
   for (std::size_t p = 0; p < kc; ++p) {
-    const __m256 b0 = _mm256_load_ps(b);
-    const __m256 b1 = _mm256_load_ps(b + 8);
+    const __m256 b0 = kPackedB ? _mm256_load_ps(b) : _mm256_loadu_ps(b);
+    const __m256 b1 = kPackedB ? _mm256_load_ps(b + 8) : _mm256_loadu_ps(b + 8);
+    if constexpr (!kPackedB) prefetch(b + 8 * ldb);  // rows in place: a stride, not a stream
 #pragma GCC unroll 6
-    for (int i = 0; i < kMr; ++i) {
+    for (int i = 0; i < kRows; ++i) {
       const __m256 ai = _mm256_broadcast_ss(a + i);
       acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
     }
     a += kMr;
-    b += kNr;
+    b += kPackedB ? kNr : ldb;
   }
 
   if (beta == 0.0f) {
 #pragma GCC unroll 6
-    for (int i = 0; i < kMr; ++i) {
+    for (int i = 0; i < kRows; ++i) {
       _mm256_storeu_ps(c + i * ldc, acc[i][0]);
       _mm256_storeu_ps(c + i * ldc + 8, acc[i][1]);
     }
   } else {
     const __m256 vbeta = _mm256_set1_ps(beta);
 #pragma GCC unroll 6
-    for (int i = 0; i < kMr; ++i) {
+    for (int i = 0; i < kRows; ++i) {
       float* row = c + i * ldc;
       _mm256_storeu_ps(row, _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(row), acc[i][0]));
       _mm256_storeu_ps(row + 8, _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(row + 8), acc[i][1]));
     }
+  }
+}
+
+}  // namespace
+
+void sgemm_ukernel_avx2_fma_6x16(std::size_t kc, const float* a, const float* b, float* c,
+                                 std::size_t ldc, float beta) {
+  ukernel_6x16<kMr, true>(kc, a, b, kNr, c, ldc, beta);
+}
+
+void sgemm_ukernel_avx2_fma_6x16_strided_b(std::size_t rows, std::size_t kc, const float* a,
+                                           const float* b, std::size_t ldb, float* c,
+                                           std::size_t ldc, float beta) {
+  switch (rows) {
+    case 1: return ukernel_6x16<1, false>(kc, a, b, ldb, c, ldc, beta);
+    case 2: return ukernel_6x16<2, false>(kc, a, b, ldb, c, ldc, beta);
+    case 3: return ukernel_6x16<3, false>(kc, a, b, ldb, c, ldc, beta);
+    case 4: return ukernel_6x16<4, false>(kc, a, b, ldb, c, ldc, beta);
+    case 5: return ukernel_6x16<5, false>(kc, a, b, ldb, c, ldc, beta);
+    default: return ukernel_6x16<kMr, false>(kc, a, b, ldb, c, ldc, beta);
   }
 }
 

@@ -6,12 +6,26 @@
 
 namespace libscout::gemm::native {
 
-void sgemm_ukernel_ref(int mr, int nr, std::size_t kc, const float* a, const float* b, float* c,
-                       std::size_t ldc, float beta) {
+void sgemm_ukernel_ref(int mr, int nr, std::size_t kc, const float* a, const float* b,
+                       std::size_t ldb, float* c, std::size_t ldc, float beta) {
   for (int i = 0; i < mr; ++i) {
     for (int j = 0; j < nr; ++j) {
       float sum = 0.0f;
-      for (std::size_t p = 0; p < kc; ++p) sum += a[p * mr + i] * b[p * nr + j];
+      for (std::size_t p = 0; p < kc; ++p) sum += a[p * mr + i] * b[p * ldb + j];
+      float& out = c[i * ldc + j];
+      out = beta == 0.0f ? sum : sum + beta * out;
+    }
+  }
+}
+
+void sgemm_ukernel_ref_8x8_strided_b(std::size_t rows, std::size_t kc, const float* a,
+                                     const float* b, std::size_t ldb, float* c, std::size_t ldc,
+                                     float beta) {
+  constexpr int kMr = 8, kNr = 8;
+  for (std::size_t i = 0; i < rows; ++i) {
+    for (int j = 0; j < kNr; ++j) {
+      float sum = 0.0f;
+      for (std::size_t p = 0; p < kc; ++p) sum += a[p * kMr + i] * b[p * ldb + j];
       float& out = c[i * ldc + j];
       out = beta == 0.0f ? sum : sum + beta * out;
     }

@@ -58,7 +58,7 @@ constexpr std::array kUkernels{
     SgemmUkernel{"avx512_14x32", 14, 32, sgemm_ukernel_avx512_14x32, has_avx512f,
                  {14 * 24, 256, 32 * 64}},
     SgemmUkernel{"avx2_fma_6x16", 6, 16, sgemm_ukernel_avx2_fma_6x16, has_avx2_fma,
-                 {6 * 28, 256, 16 * 255}},
+                 {6 * 28, 256, 16 * 255, 6 * 12}, sgemm_ukernel_avx2_fma_6x16_strided_b},
 #endif
 #if defined(__aarch64__)
     SgemmUkernel{"neon_8x12", 8, 12, sgemm_ukernel_neon_8x12, always, {8 * 15, 640, 12 * 256}},
@@ -67,7 +67,8 @@ constexpr std::array kUkernels{
     SgemmUkernel{"neon_armv7_6x8", 6, 8, sgemm_ukernel_neon_armv7_6x8, has_neon,
                  {6 * 20, 256, 8 * 256}},
 #endif
-    SgemmUkernel{"ref_8x8", 8, 8, sgemm_ukernel_ref_8x8, always, {8 * 8, 256, 8 * 256}},
+    SgemmUkernel{"ref_8x8", 8, 8, sgemm_ukernel_ref_8x8, always, {8 * 8, 256, 8 * 256, 8 * 4},
+                 sgemm_ukernel_ref_8x8_strided_b},
 };
 
 constexpr bool blocking_is_consistent() {

@@ -12,11 +12,13 @@ namespace libscout::gemm::native {
 
 // Cache block sizes for the five loops: mc rows of A stay in L2 as packed panels, kc is the depth
 // of one packed slice (an NR-wide B micro-panel of depth kc stays in L1), nc columns of B stay in
-// L3. mc is a multiple of MR and nc a multiple of NR.
+// L3. mc is a multiple of MR and nc a multiple of NR. Products with at most strided_b_max_m rows
+// and op(B) not transposed skip packing B when the kernel has a strided-B variant (0: never).
 struct SgemmBlocking {
   int mc = 0;
   int kc = 0;
   int nc = 0;
+  int strided_b_max_m = 0;
 };
 
 // The largest MR * NR of any kernel: the framework's temporary tile for partial tiles holds this.
@@ -29,6 +31,8 @@ struct SgemmUkernel {
   SgemmUkernelFn fn = nullptr;
   bool (*is_supported)() = nullptr;  // whether this CPU (and OS) can run it
   SgemmBlocking blocking;            // block sizes tuned for this kernel
+  // The same tile reading B in place (sgemm_ukernel.h's strided-B contract), or nullptr.
+  SgemmUkernelStridedBFn strided_b = nullptr;
 };
 
 // Every micro-kernel compiled into this build for this architecture, fastest first; the portable
