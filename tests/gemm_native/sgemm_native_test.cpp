@@ -33,9 +33,10 @@ std::vector<int> edge_sizes(int tile, int block) {
   return out;
 }
 
-// Small blocks for a kernel: two tiles per mc and nc block, a depth of 8 per kc block.
+// Small blocks for a kernel: two tiles per mc and nc block, a depth of 8 per kc block; every
+// thread gets a task however small the product.
 SgemmBlocking small_blocking(const SgemmUkernel& kernel) {
-  return {2 * kernel.mr, 8, 2 * kernel.nr};
+  return {2 * kernel.mr, 8, 2 * kernel.nr, 0, 0};
 }
 
 struct KernelAndThreads {
@@ -125,7 +126,8 @@ TEST_P(NativeSgemmTest, BetaZeroNeverReadsNanAndBetaOneAccumulates) {
 
 TEST_P(NativeSgemmTest, AroundRealBlockSizes) {
   const SgemmUkernel& kernel = *GetParam().kernel;
-  const SgemmBlocking blk = kernel.blocking;
+  SgemmBlocking blk = kernel.blocking;
+  blk.min_task_kmacs = 0;
   const std::vector<SgemmCase> cases = {
       {blk.mc + 1, 2 * kernel.nr + 3, blk.kc + 1, kN, kN, 1.0f, 0.0f, 0, 0, 0},
       {blk.mc - 1, kernel.nr + 1, 2 * blk.kc + 5, kT, kN, 0.75f, 1.0f, 3, 0, 1},

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <new>
 #include <string>
+#include <utility>
 
 #include "core/error.h"
 
@@ -130,118 +131,163 @@ void run_tile(const Problem& p, size_t rows, size_t cols, float* c, float beta,
   merge_edge(edge, p.nr, rows, cols, c, p.ldc, beta);
 }
 
-// Packs rows [row0, row0 + rows) x columns [pc, pc + kb) of alpha * op(A) into MR-tall panels.
-void pack_a_block(const Problem& p, size_t row0, size_t rows, size_t pc, size_t kb, float* dst) {
-  auto pack = [&](size_t panel) {
-    const size_t i0 = panel * p.mr;
-    pack_a_panel(p.a, p.args.alpha, row0 + i0, std::min(p.mr, rows - i0), pc, kb, p.kernel.mr,
-                 dst + panel * kb * p.mr);
-  };
-  p.pool.parallel_for(ceil_div(rows, p.mr), pack);
+// A rectangle of C that one task computes from start to end with its own packing buffers:
+// rows [i0, i0 + rows) x columns [j0, j0 + cols).
+struct Slab {
+  size_t i0, rows, j0, cols;
+};
+
+// Splits `count` units into `parts` near-equal ranges; part `index`'s [begin, end) in units.
+std::pair<size_t, size_t> split(size_t count, size_t parts, size_t index) {
+  const size_t base = count / parts, extra = count % parts;
+  const size_t begin = index * base + std::min(index, extra);
+  return {begin, begin + base + (index < extra ? 1 : 0)};
 }
 
-// The BLIS loops over packed A and packed B (sgemm_native.h).
-void sgemm_packed(const Problem& p) {
-  const size_t m = p.m, n = p.n, k = p.k, mr = p.mr, nr = p.nr;
-  const size_t mc = p.blocking.mc, kc = p.blocking.kc, nc = p.blocking.nc;
+// How many tasks a product gets: one per thread, but none with less than min_task_kmacs of work.
+size_t task_count(const Problem& p) {
+  const double macs = static_cast<double>(p.m) * p.n * p.k;
+  const double per_task = 1000.0 * p.blocking.min_task_kmacs;
   const size_t threads = p.pool.threads();
+  if (per_task <= 0) return threads;
+  return std::min(threads, static_cast<size_t>(std::max(1.0, macs / per_task)));
+}
 
-  // Loop ic packs one chunk of A rows at a time: one mc block per thread, split evenly so the
-  // last chunk is not a sliver; inside a chunk the threads take (row tile, column tile) tasks.
-  const size_t chunks = ceil_div(m, mc * threads);
-  const size_t chunk_rows = round_up(ceil_div(m, chunks), mr);
-  float* packed_a = p.workspace.packed_a(std::min(kc, k) * chunk_rows);
-  float* packed_b = p.workspace.packed_b(std::min(kc, k) * round_up(std::min(nc, n), nr));
+// Runs task(index, buffers) for index in [0, tasks): on the calling thread when there is one
+// task, else as one parallel loop (one fork and one join per product: no barrier inside). Each
+// task's buffers are grown to a_floats and b_floats first, on the calling thread, so that no
+// allocation (nor its exception) happens inside the parallel loop.
+template <typename Task>
+void run_tasks(const Problem& p, size_t tasks, size_t a_floats, size_t b_floats,
+               const Task& task) {
+  for (size_t t = 0; t < tasks; ++t) {
+    SgemmWorkspace::TaskBuffers& buffers = p.workspace.task(t);
+    buffers.a.reserve(a_floats);
+    buffers.b.reserve(b_floats);
+  }
+  if (tasks == 1) {
+    task(0, p.workspace.task(0));
+    return;
+  }
+  auto body = [&](size_t t) { task(t, p.workspace.task(t)); };
+  p.pool.parallel_for(tasks, body);
+}
 
-  for (size_t jc = 0; jc < n; jc += nc) {  // loop 5
-    const size_t nb = std::min(nc, n - jc);
-    const size_t b_panels = ceil_div(nb, nr);
-    for (size_t pc = 0; pc < k; pc += kc) {  // loop 4
-      const size_t kb = std::min(kc, k - pc);
-      const float beta = pc == 0 ? p.args.beta : 1.0f;
-
-      auto pack_b = [&](size_t panel) {
-        const size_t j0 = panel * nr;
-        pack_b_panel(p.b, pc, kb, jc + j0, std::min(nr, nb - j0), p.kernel.nr,
-                     packed_b + panel * kb * nr);
-      };
-      p.pool.parallel_for(b_panels, pack_b);
-
-      for (size_t ic = 0; ic < m; ic += chunk_rows) {  // loop 3, one chunk of mc blocks
-        const size_t mb = std::min(chunk_rows, m - ic);
-        pack_a_block(p, ic, mb, pc, kb, packed_a);
-
-        // Tasks: row tiles of at most mc rows, times column tiles when rows alone cannot keep
-        // every thread busy twice over.
-        const size_t row_tiles = ceil_div(mb, mc);
-        const size_t tile_rows = round_up(ceil_div(mb, row_tiles), mr);
-        const size_t col_tiles =
-            threads == 1 ? 1
-                         : std::min(b_panels, std::max<size_t>(1, ceil_div(2 * threads, row_tiles)));
-        const size_t tile_cols = round_up(ceil_div(nb, col_tiles), nr);
-
-        auto compute = [&](size_t ti, size_t tj) {
-          const size_t i0 = ti * tile_rows, j0 = tj * tile_cols;
-          if (i0 >= mb || j0 >= nb) return;
-          const size_t i1 = std::min(mb, i0 + tile_rows), j1 = std::min(nb, j0 + tile_cols);
-          for (size_t jr = j0; jr < j1; jr += nr) {  // loop 2
-            const float* b_panel = packed_b + (jr / nr) * kb * nr;
-            for (size_t ir = i0; ir < i1; ir += mr) {  // loop 1
-              const float* a_panel = packed_a + (ir / mr) * kb * mr;
-              run_tile(p, std::min(mr, mb - ir), std::min(nr, nb - jr),
-                       p.args.c + (ic + ir) * p.ldc + jc + jr, beta,
-                       [&](float* c, size_t ldc, float b) {
-                         p.kernel.fn(kb, a_panel, b_panel, c, ldc, b);
-                       });
-            }
-          }
-        };
-        p.pool.parallel_for_2d(row_tiles, col_tiles, compute);
+// Loops 3 to 1 for one packed kc x nb slice of B at packed_b: pack mc x kb blocks of A's rows
+// [row0, row0 + rows), then the micro-kernel over every tile.
+void packed_row_blocks(const Problem& p, size_t row0, size_t rows, size_t col0, size_t nb,
+                       size_t pc, size_t kb, float beta, const float* packed_b, float* packed_a) {
+  const size_t mr = p.mr, nr = p.nr, mc = p.blocking.mc;
+  for (size_t ic = 0; ic < rows; ic += mc) {  // loop 3
+    const size_t mb = std::min(mc, rows - ic);
+    for (size_t i = 0; i < mb; i += mr)
+      pack_a_panel(p.a, p.args.alpha, row0 + ic + i, std::min(mr, mb - i), pc, kb, p.kernel.mr,
+                   packed_a + i * kb);
+    for (size_t jr = 0; jr < nb; jr += nr) {  // loop 2
+      const float* b_panel = packed_b + jr * kb;
+      for (size_t ir = 0; ir < mb; ir += mr) {  // loop 1
+        const float* a_panel = packed_a + ir * kb;
+        run_tile(p, std::min(mr, mb - ir), std::min(nr, nb - jr),
+                 p.args.c + (row0 + ic + ir) * p.ldc + col0 + jr, beta,
+                 [&](float* c, size_t ldc, float beta_c) {
+                   p.kernel.fn(kb, a_panel, b_panel, c, ldc, beta_c);
+                 });
       }
     }
   }
 }
 
+// The BLIS loops (sgemm_native.h) over one slab of C, packing its own A and B.
+// Its buffers hold min(kc, k) x round_up(min(mc, rows), MR) and min(kc, k) x round_up(min(nc,
+// cols), NR) floats.
+void packed_slab(const Problem& p, const Slab& s, SgemmWorkspace::TaskBuffers& buffers) {
+  const size_t nr = p.nr, kc = p.blocking.kc, nc = p.blocking.nc, k = p.k;
+  float* packed_a = buffers.a.data.get();
+  float* packed_b = buffers.b.data.get();
+  for (size_t jc = 0; jc < s.cols; jc += nc) {  // loop 5
+    const size_t nb = std::min(nc, s.cols - jc), col0 = s.j0 + jc;
+    for (size_t pc = 0; pc < k; pc += kc) {  // loop 4
+      const size_t kb = std::min(kc, k - pc);
+      for (size_t j = 0; j < nb; j += nr)
+        pack_b_panel(p.b, pc, kb, col0 + j, std::min(nr, nb - j), p.kernel.nr, packed_b + j * kb);
+      packed_row_blocks(p, s.i0, s.rows, col0, nb, pc, kb, pc == 0 ? p.args.beta : 1.0f,
+                        packed_b, packed_a);
+    }
+  }
+}
+
+// Packed products: one slab per task, cut along the dimension with more micro-panels, so that
+// what every task packs again (A when N is cut, B when M is) is the smaller operand.
+void sgemm_packed(const Problem& p) {
+  const size_t m_panels = ceil_div(p.m, p.mr), n_panels = ceil_div(p.n, p.nr);
+  const size_t tasks = std::min(task_count(p), std::max(m_panels, n_panels));
+  const bool cut_n = n_panels >= tasks && (n_panels >= m_panels || m_panels < tasks);
+  auto slab = [&](size_t t) {
+    Slab s{0, p.m, 0, p.n};
+    if (tasks == 1) return s;
+    const auto [first, last] = split(cut_n ? n_panels : m_panels, tasks, t);
+    if (cut_n) {
+      s.j0 = first * p.nr;
+      s.cols = std::min(p.n, last * p.nr) - s.j0;
+    } else {
+      s.i0 = first * p.mr;
+      s.rows = std::min(p.m, last * p.mr) - s.i0;
+    }
+    return s;
+  };
+  const Slab largest = slab(0);  // split() gives the first parts the extra unit
+  const size_t kb = std::min<size_t>(p.blocking.kc, p.k);
+  const size_t a_floats = kb * round_up(std::min<size_t>(p.blocking.mc, largest.rows), p.mr);
+  const size_t b_floats = kb * round_up(std::min<size_t>(p.blocking.nc, largest.cols), p.nr);
+  run_tasks(p, tasks, a_floats, b_floats, [&](size_t t, SgemmWorkspace::TaskBuffers& buffers) {
+    packed_slab(p, slab(t), buffers);
+  });
+}
+
 // Skinny products (few rows, op(B) not transposed): packing B would cost about as much as the
 // product, so the kernel reads B's rows in place (the strided-B contract, which also computes
-// partial row tiles directly) and only A (small) is packed, whole, per kc slice. The last,
-// partial NR-wide block of B is packed, so that no kernel reads past a row of B, and its tiles go
-// through a temporary tile. Threads split the columns.
+// partial row tiles directly). A (small) is packed whole on the calling thread; tasks split the
+// columns. The last, partial NR-wide block of B is packed, so that no kernel reads past a row of
+// B, and its tiles go through a temporary tile.
 void sgemm_strided_b(const Problem& p) {
   const size_t m = p.m, n = p.n, k = p.k, mr = p.mr, nr = p.nr, kc = p.blocking.kc;
-  const size_t full_cols = n / nr * nr;
-  float* packed_a = p.workspace.packed_a(std::min(kc, k) * round_up(m, mr));
-  float* packed_b = p.workspace.packed_b(std::min(kc, k) * nr);
-  const size_t b_panels = ceil_div(n, nr);
-  const size_t tasks = std::min(b_panels, 4 * static_cast<size_t>(p.pool.threads()));
-  const size_t task_panels = ceil_div(b_panels, tasks);
+  const size_t full_cols = n / nr * nr, a_rows = round_up(m, mr);
+  float* packed_a = p.workspace.packed_a(a_rows * k);
+  for (size_t pc = 0; pc < k; pc += kc)  // slice pc's panels at packed_a + a_rows * pc
+    for (size_t i = 0; i < m; i += mr)
+      pack_a_panel(p.a, p.args.alpha, i, std::min(mr, m - i), pc, std::min(kc, k - pc),
+                   p.kernel.mr, packed_a + a_rows * pc + i * std::min(kc, k - pc));
 
-  for (size_t pc = 0; pc < k; pc += kc) {
-    const size_t kb = std::min(kc, k - pc);
-    const float beta = pc == 0 ? p.args.beta : 1.0f;
-    pack_a_block(p, 0, m, pc, kb, packed_a);
-    if (full_cols < n) pack_b_panel(p.b, pc, kb, full_cols, n - full_cols, p.kernel.nr, packed_b);
-
-    auto compute = [&](size_t task) {
-      const size_t j1 = std::min(n, (task + 1) * task_panels * nr);
-      for (size_t jr = task * task_panels * nr; jr < j1; jr += nr) {
+  const size_t n_panels = ceil_div(n, nr), tasks = std::min(task_count(p), n_panels);
+  auto task = [&](size_t t, SgemmWorkspace::TaskBuffers& buffers) {
+    const auto [first, last] = split(n_panels, tasks, t);
+    float* packed_b = buffers.b.data.get();  // the last, partial block of B
+    for (size_t pc = 0; pc < k; pc += kc) {
+      const size_t kb = std::min(kc, k - pc);
+      const float beta = pc == 0 ? p.args.beta : 1.0f;
+      const float* a_slice = packed_a + a_rows * pc;
+      for (size_t jr = first * nr; jr < std::min(n, last * nr); jr += nr) {
+        const bool in_place = jr < full_cols;
+        const float* b = p.b.data + pc * p.b.ld + jr;
+        if (!in_place) {
+          pack_b_panel(p.b, pc, kb, jr, n - jr, p.kernel.nr, packed_b);
+          b = packed_b;
+        }
         for (size_t ir = 0; ir < m; ir += mr) {
           const size_t rows = std::min(mr, m - ir);
-          const float* a_panel = packed_a + (ir / mr) * kb * mr;
           float* c = p.args.c + ir * p.ldc + jr;
-          if (jr < full_cols) {
-            p.kernel.strided_b(rows, kb, a_panel, p.b.data + pc * p.b.ld + jr, p.b.ld, c, p.ldc,
-                               beta);
+          if (in_place) {
+            p.kernel.strided_b(rows, kb, a_slice + ir * kb, b, p.b.ld, c, p.ldc, beta);
             continue;
           }
           alignas(kAlignment) float edge[kMaxUkernelTile];
-          p.kernel.strided_b(rows, kb, a_panel, packed_b, nr, edge, nr, 0.0f);
+          p.kernel.strided_b(rows, kb, a_slice + ir * kb, b, nr, edge, nr, 0.0f);
           merge_edge(edge, nr, rows, n - jr, c, p.ldc, beta);
         }
       }
-    };
-    p.pool.parallel_for(tasks, compute);
-  }
+    }
+  };
+  run_tasks(p, tasks, 0, std::min(kc, k) * nr, task);
 }
 
 }  // namespace
@@ -258,6 +304,11 @@ float* SgemmWorkspace::Buffer::reserve(size_t floats) {
 }
 
 void SgemmWorkspace::Buffer::Free::operator()(float* p) const { std::free(p); }
+
+SgemmWorkspace::TaskBuffers& SgemmWorkspace::task(size_t index) {
+  while (tasks_.size() <= index) tasks_.push_back(std::make_unique<TaskBuffers>());
+  return *tasks_[index];
+}
 
 void check_sgemm_args(const SgemmArgs& args) {
   auto fail = [](const std::string& what) { throw Error("sgemm: invalid arguments: " + what); };

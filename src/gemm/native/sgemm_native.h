@@ -7,14 +7,18 @@
 //       ir over the block's rows in steps of MR     -> micro-kernel on one MR x NR tile of C
 // Transposes and alpha are handled while packing; partial panels are padded with zeros and partial
 // tiles of C go through a small temporary tile, so the kernel only ever sees full tiles. Threads
-// share the packing of each slice and split the (ic, jc-part) blocks between them.
+// take one slab of C each (cut along N or M, whichever has more micro-panels) and run the five
+// loops on it with their own packing buffers: one fork and one join per product, which matters
+// on a machine shared with other work, where every barrier waits for a descheduled thread.
 // Skinny products (at most blocking.strided_b_max_m rows, op(B) not transposed, a kernel with a
 // strided-B variant) skip packing B: the kernel reads B's rows in place, A is packed whole per kc
-// slice, and threads split the columns.
+// slice, and threads split the columns. Products under about a million multiply-adds per thread
+// use fewer threads.
 #pragma once
 
 #include <cstddef>
 #include <memory>
+#include <vector>
 
 #include "gemm/gemm_provider.h"
 #include "gemm/native/sgemm_ukernels.h"
@@ -22,13 +26,10 @@
 
 namespace libscout::gemm::native {
 
-// Packing buffers kept between calls (grown, never shrunk), 64-byte aligned.
+// Packing buffers kept between calls (grown, never shrunk), 64-byte aligned: one pair per task
+// of a parallel product, and one for whole-product packing done before the tasks start.
 class SgemmWorkspace {
  public:
-  float* packed_a(std::size_t floats) { return a_.reserve(floats); }
-  float* packed_b(std::size_t floats) { return b_.reserve(floats); }
-
- private:
   struct Buffer {
     struct Free {
       void operator()(float* p) const;
@@ -37,7 +38,18 @@ class SgemmWorkspace {
     std::size_t capacity = 0;
     float* reserve(std::size_t floats);
   };
-  Buffer a_, b_;
+  struct TaskBuffers {
+    Buffer a, b;
+  };
+
+  float* packed_a(std::size_t floats) { return shared_a_.reserve(floats); }
+  // Task `index`'s buffers; the list grows on first use, so call it for every index before the
+  // tasks run concurrently (references stay valid: entries are never moved).
+  TaskBuffers& task(std::size_t index);
+
+ private:
+  Buffer shared_a_;
+  std::vector<std::unique_ptr<TaskBuffers>> tasks_;
 };
 
 // C := alpha * op(A) * op(B) + beta * C (row-major, sgemm_provider.h's contract; C is not read when

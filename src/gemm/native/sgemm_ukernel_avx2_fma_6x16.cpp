@@ -39,7 +39,7 @@ inline void ukernel_6x16(std::size_t kc, const float* a, const float* b, std::si
   for (std::size_t p = 0; p < kc; ++p) {
     const __m256 b0 = kPackedB ? _mm256_load_ps(b) : _mm256_loadu_ps(b);
     const __m256 b1 = kPackedB ? _mm256_load_ps(b + 8) : _mm256_loadu_ps(b + 8);
-    if constexpr (!kPackedB) prefetch(b + 8 * ldb);  // rows in place: a stride, not a stream
+    if constexpr (!kPackedB) prefetch(b + 2 * kNr);  // rows in place: the next block's row
 #pragma GCC unroll 6
     for (int i = 0; i < kRows; ++i) {
       const __m256 ai = _mm256_broadcast_ss(a + i);

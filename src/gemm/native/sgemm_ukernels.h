@@ -14,11 +14,14 @@ namespace libscout::gemm::native {
 // of one packed slice (an NR-wide B micro-panel of depth kc stays in L1), nc columns of B stay in
 // L3. mc is a multiple of MR and nc a multiple of NR. Products with at most strided_b_max_m rows
 // and op(B) not transposed skip packing B when the kernel has a strided-B variant (0: never).
+// A product gets one task (thread) per min_task_kmacs thousand multiply-adds at most (waking a
+// thread costs microseconds, and far more on a busy machine); 0 gives every thread a task.
 struct SgemmBlocking {
   int mc = 0;
   int kc = 0;
   int nc = 0;
   int strided_b_max_m = 0;
+  int min_task_kmacs = 1024;
 };
 
 // The largest MR * NR of any kernel: the framework's temporary tile for partial tiles holds this.

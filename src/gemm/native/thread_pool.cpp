@@ -35,7 +35,11 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::run_1d(std::size_t range, void (*fn)(void*, std::size_t), void* ctx) {
 #if defined(LIBSCOUT_NATIVE_HAVE_PTHREADPOOL)
   if (pool_ != nullptr) {
-    pthreadpool_parallelize_1d(static_cast<pthreadpool_t>(pool_), fn, ctx, range, 0);
+    // Workers sleep in the kernel after each loop instead of spinning: the native SGEMM runs one
+    // loop per product, and spinning workers would take CPU time from other work (other
+    // libraries' threads, other processes) between products.
+    pthreadpool_parallelize_1d(static_cast<pthreadpool_t>(pool_), fn, ctx, range,
+                               PTHREADPOOL_FLAG_YIELD_WORKERS);
     return;
   }
 #endif

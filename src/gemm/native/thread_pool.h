@@ -19,6 +19,7 @@ class ThreadPool {
   int threads() const { return threads_; }
 
   // Calls task(i) for every i in [0, range), spread over the threads; returns when all are done.
+  // The workers then wait in the kernel, not spinning.
   template <typename Task>
   void parallel_for(std::size_t range, Task& task) {
     run_1d(range, [](void* ctx, std::size_t i) { (*static_cast<Task*>(ctx))(i); }, &task);
