@@ -72,10 +72,11 @@ void bench_native_provider(benchmark::State& state, int n, int threads) {
 void bench_native_ukernel(benchmark::State& state, const native::SgemmUkernel* kernel, int n) {
   native::ThreadPool pool(1);
   native::SgemmWorkspace workspace;
+  const native::SgemmBlocking blocking = native::sgemm_blocking(*kernel);
   Operands op(n);
-  native::sgemm_native(op.args, *kernel, kernel->blocking, pool, workspace);
+  native::sgemm_native(op.args, *kernel, blocking, pool, workspace);
   for (auto _ : state) {
-    native::sgemm_native(op.args, *kernel, kernel->blocking, pool, workspace);
+    native::sgemm_native(op.args, *kernel, blocking, pool, workspace);
     benchmark::ClobberMemory();
   }
   set_flops(state, n);

@@ -126,7 +126,7 @@ TEST_P(NativeSgemmTest, BetaZeroNeverReadsNanAndBetaOneAccumulates) {
 
 TEST_P(NativeSgemmTest, AroundRealBlockSizes) {
   const SgemmUkernel& kernel = *GetParam().kernel;
-  SgemmBlocking blk = kernel.blocking;
+  SgemmBlocking blk = sgemm_blocking(kernel);  // this machine's, from its cache sizes
   blk.min_task_kmacs = 0;
   const std::vector<SgemmCase> cases = {
       {blk.mc + 1, 2 * kernel.nr + 3, blk.kc + 1, kN, kN, 1.0f, 0.0f, 0, 0, 0},

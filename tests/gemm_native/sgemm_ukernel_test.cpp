@@ -124,6 +124,33 @@ INSTANTIATE_TEST_SUITE_P(AllKernels, SgemmUkernelTest, ::testing::ValuesIn(sgemm
                            return std::string(info.param.name);
                          });
 
+// Block sizes from cache sizes: multiples of the tile, within bounds, growing with the caches; an
+// unknown cache keeps the table's value.
+TEST(SgemmUkernelTable, BlockingFollowsCacheSizes) {
+  for (const SgemmUkernel& kernel : sgemm_ukernels()) {
+    const CacheSizes zen3{32 << 10, 512 << 10, 4 << 20}, big{48 << 10, 2 << 20, 32 << 20};
+    for (const CacheSizes& caches : {zen3, big, cpu_cache_sizes()}) {
+      const SgemmBlocking blk = blocking_for_caches(kernel, caches);
+      EXPECT_EQ(blk.mc % kernel.mr, 0) << kernel.name;
+      EXPECT_EQ(blk.nc % kernel.nr, 0) << kernel.name;
+      EXPECT_GE(blk.kc, 8) << kernel.name;
+      EXPECT_GE(blk.mc, kernel.mr) << kernel.name;
+      EXPECT_GE(blk.nc, kernel.nr) << kernel.name;
+      EXPECT_EQ(blk.strided_b_max_m, kernel.blocking.strided_b_max_m) << kernel.name;
+    }
+    const SgemmBlocking small = blocking_for_caches(kernel, zen3);
+    const SgemmBlocking large = blocking_for_caches(kernel, big);
+    EXPECT_LE(small.kc, large.kc) << kernel.name;
+    EXPECT_LE(small.kc * small.mc, large.kc * large.mc) << kernel.name;
+    // Half of L1d holds one kc x NR micro-panel of B.
+    EXPECT_LE(small.kc * kernel.nr * 4, 16 << 10) << kernel.name;
+    const SgemmBlocking unknown = blocking_for_caches(kernel, CacheSizes{});
+    EXPECT_EQ(unknown.mc, kernel.blocking.mc) << kernel.name;
+    EXPECT_EQ(unknown.kc, kernel.blocking.kc) << kernel.name;
+    EXPECT_EQ(unknown.nc, kernel.blocking.nc) << kernel.name;
+  }
+}
+
 TEST(SgemmUkernelTable, BestKernelIsSupportedAndReferenceIsLast) {
   EXPECT_TRUE(best_sgemm_ukernel().is_supported());
   EXPECT_EQ(sgemm_ukernels().back().name.substr(0, 4), "ref_");

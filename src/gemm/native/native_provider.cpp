@@ -10,14 +10,15 @@ namespace {
 
 class NativeProvider final : public Provider {
  public:
-  NativeProvider() : kernel_(native::best_sgemm_ukernel()) {}
+  NativeProvider()
+      : kernel_(native::best_sgemm_ukernel()), blocking_(native::sgemm_blocking(kernel_)) {}
 
   std::string name() const override { return "native"; }
 
   // There is no release number to report: the version names the micro-kernel and block sizes in
   // use, which is what distinguishes one native build from another.
   std::string version() const override {
-    const auto& blk = kernel_.blocking;
+    const auto& blk = blocking_;
     return "ukernel " + std::string(kernel_.name) + ", mc=" + std::to_string(blk.mc) +
            " kc=" + std::to_string(blk.kc) + " nc=" + std::to_string(blk.nc);
   }
@@ -29,11 +30,12 @@ class NativeProvider final : public Provider {
 
   void sgemm(const SgemmArgs& args) override {
     native::check_sgemm_args(args);
-    native::sgemm_native(args, kernel_, kernel_.blocking, *pool_, workspace_);
+    native::sgemm_native(args, kernel_, blocking_, *pool_, workspace_);
   }
 
  private:
   const native::SgemmUkernel& kernel_;
+  const native::SgemmBlocking blocking_;  // from this machine's cache sizes
   std::unique_ptr<native::ThreadPool> pool_ = std::make_unique<native::ThreadPool>(1);
   native::SgemmWorkspace workspace_;
 };

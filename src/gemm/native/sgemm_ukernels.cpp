@@ -3,7 +3,9 @@
 // line here (the tests and the benchmark then cover it).
 #include "gemm/native/sgemm_ukernels.h"
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 
 #if defined(LIBSCOUT_NATIVE_HAVE_CPUINFO)
 #include <cpuinfo.h>
@@ -51,8 +53,9 @@ bool has_neon() {
 #endif
 
 // Fastest first. Block sizes: mc x kc of packed A sized for L2, kc x NR of packed B for L1,
-// kc x nc of packed B for L3 (tuned on an AMD Zen 4 for the x86 kernels; the ARM ones follow
-// BLIS's Cortex-A defaults).
+// kc x nc of packed B for L3; these are the fallbacks (tuned on an AMD Zen 4 for the x86 kernels;
+// the ARM ones follow BLIS's Cortex-A defaults) for builds without cpuinfo: sgemm_blocking()
+// derives them from the caches it reports.
 constexpr std::array kUkernels{
 #if defined(__x86_64__) || defined(_M_X64)
     SgemmUkernel{"avx512_14x32", 14, 32, sgemm_ukernel_avx512_14x32, has_avx512f,
@@ -83,6 +86,44 @@ static_assert(blocking_is_consistent(), "tile larger than kMaxUkernelTile or blo
 }  // namespace
 
 std::span<const SgemmUkernel> sgemm_ukernels() { return kUkernels; }
+
+CacheSizes cpu_cache_sizes() {
+  CacheSizes sizes;
+#if defined(LIBSCOUT_NATIVE_HAVE_CPUINFO)
+  if (!cpuinfo_ready()) return sizes;
+  auto per_core = [](const cpuinfo_cache* cache) -> long {
+    if (cache == nullptr) return 0;
+    return static_cast<long>(cache->size) / std::max<uint32_t>(1, cache->processor_count);
+  };
+  // Private caches are counted whole (shared only by SMT siblings of one core).
+  if (const cpuinfo_cache* l1 = cpuinfo_get_l1d_cache(0)) sizes.l1d = l1->size;
+  if (const cpuinfo_cache* l2 = cpuinfo_get_l2_cache(0)) sizes.l2 = l2->size;
+  sizes.l3 = cpuinfo_get_l3_caches_count() > 0 ? per_core(cpuinfo_get_l3_cache(0)) : 0;
+#endif
+  return sizes;
+}
+
+SgemmBlocking blocking_for_caches(const SgemmUkernel& kernel, const CacheSizes& caches) {
+  SgemmBlocking blk = kernel.blocking;
+  const long bytes = sizeof(float);
+  if (caches.l1d > 0) {
+    const long kc = caches.l1d / 2 / (kernel.nr * bytes) / 8 * 8;
+    blk.kc = static_cast<int>(std::clamp(kc, 64L, 1024L));
+  }
+  if (caches.l2 > 0) {
+    const long mc = caches.l2 / 2 / (blk.kc * bytes) / kernel.mr * kernel.mr;
+    blk.mc = static_cast<int>(std::clamp<long>(mc, kernel.mr, 4096L / kernel.mr * kernel.mr));
+  }
+  if (caches.l3 > 0) {
+    const long nc = caches.l3 / 2 / (blk.kc * bytes) / kernel.nr * kernel.nr;
+    blk.nc = static_cast<int>(std::clamp<long>(nc, 16L * kernel.nr, 8192L / kernel.nr * kernel.nr));
+  }
+  return blk;
+}
+
+SgemmBlocking sgemm_blocking(const SgemmUkernel& kernel) {
+  return blocking_for_caches(kernel, cpu_cache_sizes());
+}
 
 const SgemmUkernel& best_sgemm_ukernel() {
   static const SgemmUkernel& best = []() -> const SgemmUkernel& {

@@ -48,4 +48,22 @@ const SgemmUkernel& best_sgemm_ukernel();
 // Finds a kernel by name; nullptr when this build has none of that name.
 const SgemmUkernel* find_sgemm_ukernel(std::string_view name);
 
+// Data cache sizes in bytes as seen by one core (0: unknown); l3 is the share of one core of a
+// shared last-level cache.
+struct CacheSizes {
+  long l1d = 0, l2 = 0, l3 = 0;
+};
+
+// The cache sizes cpuinfo reports for the first core; all 0 in builds without cpuinfo.
+CacheSizes cpu_cache_sizes();
+
+// Block sizes for `kernel` from cache sizes: a kc x NR micro-panel of B fills half of L1d (it
+// stays there while the A micro-panels stream past), an mc x kc block of A half of L2, a kc x nc
+// block of B half of the L3 share. kc is a multiple of 8 in [64, 1024], mc a multiple of MR,
+// nc of NR; a size whose cache is unknown keeps the table's value, and the other fields too.
+SgemmBlocking blocking_for_caches(const SgemmUkernel& kernel, const CacheSizes& caches);
+
+// blocking_for_caches(kernel, cpu_cache_sizes()): the block sizes the provider uses.
+SgemmBlocking sgemm_blocking(const SgemmUkernel& kernel);
+
 }  // namespace libscout::gemm::native
