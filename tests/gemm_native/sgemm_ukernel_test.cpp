@@ -142,8 +142,9 @@ TEST(SgemmUkernelTable, BlockingFollowsCacheSizes) {
     const SgemmBlocking large = blocking_for_caches(kernel, big);
     EXPECT_LE(small.kc, large.kc) << kernel.name;
     EXPECT_LE(small.kc * small.mc, large.kc * large.mc) << kernel.name;
-    // Half of L1d holds one kc x NR micro-panel of B.
-    EXPECT_LE(small.kc * kernel.nr * 4, 16 << 10) << kernel.name;
+    // L1d holds one kc x NR micro-panel of B; half of L2 one mc x kc block of A.
+    EXPECT_LE(small.kc * kernel.nr * 4, 32 << 10) << kernel.name;
+    EXPECT_LE(small.kc * small.mc * 4, 256 << 10) << kernel.name;
     const SgemmBlocking unknown = blocking_for_caches(kernel, CacheSizes{});
     EXPECT_EQ(unknown.mc, kernel.blocking.mc) << kernel.name;
     EXPECT_EQ(unknown.kc, kernel.blocking.kc) << kernel.name;

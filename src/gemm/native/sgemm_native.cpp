@@ -90,7 +90,15 @@ struct Problem {
       : args(args), kernel(kernel), blocking(blocking), pool(pool), workspace(workspace),
         a{args.a, static_cast<size_t>(args.lda), args.trans_a == Trans::kYes},
         b{args.b, static_cast<size_t>(args.ldb), args.trans_b == Trans::kYes},
-        m(args.m), n(args.n), k(args.k), mr(kernel.mr), nr(kernel.nr), ldc(args.ldc) {}
+        m(args.m), n(args.n), k(args.k), mr(kernel.mr), nr(kernel.nr), ldc(args.ldc),
+        kc(slice_depth(k, blocking.kc)) {}
+
+  // K is cut into the fewest slices of at most kc_max, of near-equal depth (a multiple of 8
+  // where kc_max is one), so that no slice is a sliver (k = 576 on kc 512: 2 x 288, not 512 + 64).
+  static size_t slice_depth(size_t k, size_t kc_max) {
+    const size_t slices = ceil_div(k, kc_max), depth = ceil_div(k, slices);
+    return std::min(kc_max, round_up(depth, 8));
+  }
 
   const SgemmArgs& args;
   const SgemmUkernel& kernel;
@@ -99,6 +107,7 @@ struct Problem {
   SgemmWorkspace& workspace;
   Operand a, b;
   size_t m, n, k, mr, nr, ldc;
+  size_t kc;  // depth of the K slices (loop 4)
 };
 
 // Merges rows x cols of a temporary tile (row stride ld) into C: C := edge + beta * C, C read
@@ -177,7 +186,9 @@ void run_tasks(const Problem& p, size_t tasks, size_t a_floats, size_t b_floats,
 // [row0, row0 + rows), then the micro-kernel over every tile.
 void packed_row_blocks(const Problem& p, size_t row0, size_t rows, size_t col0, size_t nb,
                        size_t pc, size_t kb, float beta, const float* packed_b, float* packed_a) {
-  const size_t mr = p.mr, nr = p.nr, mc = p.blocking.mc;
+  const size_t mr = p.mr, nr = p.nr;
+  // The fewest blocks of at most mc rows, of near-equal height (no sliver of a block at the end).
+  const size_t mc = round_up(ceil_div(rows, ceil_div(rows, p.blocking.mc)), mr);
   for (size_t ic = 0; ic < rows; ic += mc) {  // loop 3
     const size_t mb = std::min(mc, rows - ic);
     for (size_t i = 0; i < mb; i += mr)
@@ -201,7 +212,7 @@ void packed_row_blocks(const Problem& p, size_t row0, size_t rows, size_t col0, 
 // Its buffers hold min(kc, k) x round_up(min(mc, rows), MR) and min(kc, k) x round_up(min(nc,
 // cols), NR) floats.
 void packed_slab(const Problem& p, const Slab& s, SgemmWorkspace::TaskBuffers& buffers) {
-  const size_t nr = p.nr, kc = p.blocking.kc, nc = p.blocking.nc, k = p.k;
+  const size_t nr = p.nr, kc = p.kc, nc = p.blocking.nc, k = p.k;
   float* packed_a = buffers.a.data.get();
   float* packed_b = buffers.b.data.get();
   for (size_t jc = 0; jc < s.cols; jc += nc) {  // loop 5
@@ -236,7 +247,7 @@ void sgemm_packed(const Problem& p) {
     return s;
   };
   const Slab largest = slab(0);  // split() gives the first parts the extra unit
-  const size_t kb = std::min<size_t>(p.blocking.kc, p.k);
+  const size_t kb = std::min(p.kc, p.k);
   const size_t a_floats = kb * round_up(std::min<size_t>(p.blocking.mc, largest.rows), p.mr);
   const size_t b_floats = kb * round_up(std::min<size_t>(p.blocking.nc, largest.cols), p.nr);
   run_tasks(p, tasks, a_floats, b_floats, [&](size_t t, SgemmWorkspace::TaskBuffers& buffers) {
@@ -250,7 +261,7 @@ void sgemm_packed(const Problem& p) {
 // columns. The last, partial NR-wide block of B is packed, so that no kernel reads past a row of
 // B, and its tiles go through a temporary tile.
 void sgemm_strided_b(const Problem& p) {
-  const size_t m = p.m, n = p.n, k = p.k, mr = p.mr, nr = p.nr, kc = p.blocking.kc;
+  const size_t m = p.m, n = p.n, k = p.k, mr = p.mr, nr = p.nr, kc = p.kc;
   const size_t full_cols = n / nr * nr, a_rows = round_up(m, mr);
   float* packed_a = p.workspace.packed_a(a_rows * k);
   for (size_t pc = 0; pc < k; pc += kc)  // slice pc's panels at packed_a + a_rows * pc

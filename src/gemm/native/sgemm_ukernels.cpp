@@ -107,7 +107,7 @@ SgemmBlocking blocking_for_caches(const SgemmUkernel& kernel, const CacheSizes& 
   SgemmBlocking blk = kernel.blocking;
   const long bytes = sizeof(float);
   if (caches.l1d > 0) {
-    const long kc = caches.l1d / 2 / (kernel.nr * bytes) / 8 * 8;
+    const long kc = caches.l1d / (kernel.nr * bytes) / 8 * 8;
     blk.kc = static_cast<int>(std::clamp(kc, 64L, 1024L));
   }
   if (caches.l2 > 0) {

@@ -57,9 +57,10 @@ struct CacheSizes {
 // The cache sizes cpuinfo reports for the first core; all 0 in builds without cpuinfo.
 CacheSizes cpu_cache_sizes();
 
-// Block sizes for `kernel` from cache sizes: a kc x NR micro-panel of B fills half of L1d (it
-// stays there while the A micro-panels stream past), an mc x kc block of A half of L2, a kc x nc
-// block of B half of the L3 share. kc is a multiple of 8 in [64, 1024], mc a multiple of MR,
+// Block sizes for `kernel` from cache sizes: a kc x NR micro-panel of B fills L1d (it is reused
+// while the A micro-panels stream past; a deeper kc means fewer passes over C, which measured
+// better on Zen 3 than half of L1d), an mc x kc block of A half of L2, a kc x nc block of B half of
+// the L3 share. kc is a multiple of 8 in [64, 1024], mc a multiple of MR,
 // nc of NR; a size whose cache is unknown keeps the table's value, and the other fields too.
 SgemmBlocking blocking_for_caches(const SgemmUkernel& kernel, const CacheSizes& caches);
 
