@@ -1,7 +1,7 @@
 // Every native SGEMM micro-kernel that this CPU supports, against the reference micro-kernel, on
 // the kernel contract of gemm/native/sgemm_ukernel.h: depths kc through 0, 1, primes and large,
 // beta 0 (C holds NaN, must not be read), 1 and other, C with a row stride wider than the tile;
-// the strided-B variants on every row count, B at an unaligned stride.
+// the strided-B variants on every row count, B at an unaligned stride; the kernels' own packing.
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -114,6 +114,41 @@ TEST_P(SgemmUkernelTest, StridedBMatchesReferenceKernel) {
                 << " beta=" << beta << ": C(" << i << ", " << j << ")";
           }
         }
+      }
+    }
+  }
+}
+
+// A kernel's own packing of A against the contract, bit for bit: every row count, depths around
+// its vector width, a leading dimension wider than kc, alpha 1 and not; nothing written past the
+// panel.
+TEST_P(SgemmUkernelTest, PackAMatchesContract) {
+  const SgemmUkernel& kernel = GetParam();
+  if (!kernel.is_supported()) GTEST_SKIP() << kernel.name << " is not supported by this CPU";
+  if (kernel.pack_a == nullptr) GTEST_SKIP() << kernel.name << " has no packing routine";
+  const size_t mr = kernel.mr;
+  const float sentinel = -999.0f;
+  std::mt19937 rng(44);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (size_t kc : {0, 1, 7, 8, 9, 16, 17, 64, 67}) {
+    for (size_t rows = 1; rows <= mr; ++rows) {
+      for (float alpha : {1.0f, -0.5f}) {
+        const size_t lda = kc + 3;
+        std::vector<float> a(rows * lda);
+        for (float& v : a) v = dist(rng);
+        std::vector<float> dst(mr * kc + 8, sentinel);
+        kernel.pack_a(rows, kc, a.data(), lda, alpha, dst.data());
+        for (size_t p = 0; p < kc; ++p) {
+          for (size_t r = 0; r < mr; ++r) {
+            const float expected = r < rows ? alpha * a[r * lda + p] : 0.0f;
+            ASSERT_EQ(dst[p * mr + r], expected) << "kernel " << kernel.name << " pack_a rows="
+                                                 << rows << " kc=" << kc << " at (" << r << ", "
+                                                 << p << ")";
+          }
+        }
+        for (size_t i = mr * kc; i < dst.size(); ++i)
+          ASSERT_EQ(dst[i], sentinel) << "kernel " << kernel.name << " pack_a rows=" << rows
+                                      << " kc=" << kc << " wrote past the panel at " << i;
       }
     }
   }

@@ -27,10 +27,13 @@ struct Operand {
 };
 
 // Packs rows [row0, row0 + rows) and columns [col0, col0 + depth) of alpha * op(A) into one
-// MR-tall micro-panel: depth groups of MR values, rows past `rows` padded with zeros.
+// MR-tall micro-panel: depth groups of MR values, rows past `rows` padded with zeros. A kernel's
+// own packing routine (pack_a, may be null) does it where A is not transposed.
 void pack_a_panel(const Operand& a, float alpha, size_t row0, size_t rows, size_t col0,
-                  size_t depth, int mr, float* dst) {
-  if (!a.transposed) {  // op(A)(i, p) = A[i * ld + p]: each panel row is contiguous in A.
+                  size_t depth, int mr, float* dst, SgemmPackAFn pack_a) {
+  if (!a.transposed && pack_a != nullptr) {
+    pack_a(rows, depth, a.data + row0 * a.ld + col0, a.ld, alpha, dst);
+  } else if (!a.transposed) {  // op(A)(i, p) = A[i * ld + p]: each panel row is contiguous in A.
     for (size_t r = 0; r < rows; ++r) {
       const float* src = a.data + (row0 + r) * a.ld + col0;
       for (size_t p = 0; p < depth; ++p) dst[p * mr + r] = alpha * src[p];
@@ -193,7 +196,7 @@ void packed_row_blocks(const Problem& p, size_t row0, size_t rows, size_t col0, 
     const size_t mb = std::min(mc, rows - ic);
     for (size_t i = 0; i < mb; i += mr)
       pack_a_panel(p.a, p.args.alpha, row0 + ic + i, std::min(mr, mb - i), pc, kb, p.kernel.mr,
-                   packed_a + i * kb);
+                   packed_a + i * kb, p.kernel.pack_a);
     for (size_t jr = 0; jr < nb; jr += nr) {  // loop 2
       const float* b_panel = packed_b + jr * kb;
       for (size_t ir = 0; ir < mb; ir += mr) {  // loop 1
@@ -267,7 +270,7 @@ void sgemm_strided_b(const Problem& p) {
   for (size_t pc = 0; pc < k; pc += kc)  // slice pc's panels at packed_a + a_rows * pc
     for (size_t i = 0; i < m; i += mr)
       pack_a_panel(p.a, p.args.alpha, i, std::min(mr, m - i), pc, std::min(kc, k - pc),
-                   p.kernel.mr, packed_a + a_rows * pc + i * std::min(kc, k - pc));
+                   p.kernel.mr, packed_a + a_rows * pc + i * std::min(kc, k - pc), p.kernel.pack_a);
 
   const size_t n_panels = ceil_div(n, nr), tasks = std::min(task_count(p), n_panels);
   auto task = [&](size_t t, SgemmWorkspace::TaskBuffers& buffers) {

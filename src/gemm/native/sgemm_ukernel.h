@@ -22,6 +22,12 @@
 //   b: row p of the kc x NR block is b[p * ldb ...], NR floats, no alignment.
 // Rows of C from `rows` on are neither read nor written; beta == 0 and kc == 0 as above. The
 // framework passes only full NR-wide blocks of B in place; it packs a partial one (ldb == NR).
+//
+// Packing contract (optional, per kernel): the MR-tall packed A micro-panel from a row-major,
+// not transposed A: for p < kc, r < MR,
+//   dst[p * MR + r] = r < rows ? alpha * a[r * lda + p] : 0     (1 <= rows <= MR)
+// computed as the float product alpha * a (bit-identical to the portable packing); dst is written
+// only inside its MR * kc floats.
 #pragma once
 
 #include <cstddef>
@@ -30,6 +36,8 @@ namespace libscout::gemm::native {
 
 using SgemmUkernelFn = void (*)(std::size_t kc, const float* a, const float* b, float* c,
                                 std::size_t ldc, float beta);
+using SgemmPackAFn = void (*)(std::size_t rows, std::size_t kc, const float* a, std::size_t lda,
+                              float alpha, float* dst);
 using SgemmUkernelStridedBFn = void (*)(std::size_t rows, std::size_t kc, const float* a,
                                         const float* b, std::size_t ldb, float* c,
                                         std::size_t ldc, float beta);
@@ -49,6 +57,8 @@ void sgemm_ukernel_ref_8x8_strided_b(std::size_t rows, std::size_t kc, const flo
 #if defined(__x86_64__) || defined(_M_X64)
 void sgemm_ukernel_avx2_fma_6x16(std::size_t kc, const float* a, const float* b, float* c,
                                  std::size_t ldc, float beta);
+void sgemm_pack_a_avx2_6(std::size_t rows, std::size_t kc, const float* a, std::size_t lda,
+                         float alpha, float* dst);
 void sgemm_ukernel_avx2_fma_6x16_strided_b(std::size_t rows, std::size_t kc, const float* a,
                                            const float* b, std::size_t ldb, float* c,
                                            std::size_t ldc, float beta);

@@ -67,7 +67,54 @@ inline void ukernel_6x16(std::size_t kc, const float* a, const float* b, std::si
   }
 }
 
+// Stores column pairs of a 6 x 8 block: x[q] holds rows 0-3 of columns q (low half) and q + 4
+// (high half); lo45 rows 4-5 of columns 0, 1 (low) and 4, 5 (high); hi45 of 2, 3 and 6, 7.
+void store_6x8_columns(const __m256 x[4], __m256 lo45, __m256 hi45, float* dst) {
+  const __m128 pairs[4] = {_mm256_castps256_ps128(lo45), _mm256_castps256_ps128(hi45),
+                           _mm256_extractf128_ps(lo45, 1), _mm256_extractf128_ps(hi45, 1)};
+#pragma GCC unroll 4
+  for (int q = 0; q < 4; ++q) {
+    float* low = dst + q * kMr;       // column q
+    float* high = dst + (q + 4) * kMr;  // column q + 4
+    _mm_storeu_ps(low, _mm256_castps256_ps128(x[q]));
+    _mm_storeu_ps(high, _mm256_extractf128_ps(x[q], 1));
+    // Rows 4-5: column q is pair q % 2 of pairs[q / 2]; column q + 4 of pairs[2 + q / 2].
+    const __m128 p_low = pairs[q / 2], p_high = pairs[2 + q / 2];
+    if (q % 2 == 0) {
+      _mm_storel_pi(reinterpret_cast<__m64*>(low + 4), p_low);
+      _mm_storel_pi(reinterpret_cast<__m64*>(high + 4), p_high);
+    } else {
+      _mm_storeh_pi(reinterpret_cast<__m64*>(low + 4), p_low);
+      _mm_storeh_pi(reinterpret_cast<__m64*>(high + 4), p_high);
+    }
+  }
+}
+
 }  // namespace
+
+void sgemm_pack_a_avx2_6(std::size_t rows, std::size_t kc, const float* a, std::size_t lda,
+                         float alpha, float* dst) {
+  const __m256 valpha = _mm256_set1_ps(alpha);
+  std::size_t p = 0;
+  for (; p + 8 <= kc; p += 8) {
+    __m256 v[kMr];
+#pragma GCC unroll 6
+    for (int r = 0; r < kMr; ++r)
+      v[r] = static_cast<std::size_t>(r) < rows
+                 ? _mm256_mul_ps(valpha, _mm256_loadu_ps(a + r * lda + p))
+                 : _mm256_setzero_ps();
+    // Rows 0-3: a 4 x 8 transpose within 128-bit halves; rows 4-5: interleaved pairs.
+    const __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
+    const __m256 x[4] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xEE),
+                         _mm256_shuffle_ps(t1, t3, 0x44), _mm256_shuffle_ps(t1, t3, 0xEE)};
+    store_6x8_columns(x, _mm256_unpacklo_ps(v[4], v[5]), _mm256_unpackhi_ps(v[4], v[5]),
+                      dst + p * kMr);
+  }
+  for (; p < kc; ++p)
+    for (std::size_t r = 0; r < static_cast<std::size_t>(kMr); ++r)
+      dst[p * kMr + r] = r < rows ? alpha * a[r * lda + p] : 0.0f;
+}
 
 void sgemm_ukernel_avx2_fma_6x16(std::size_t kc, const float* a, const float* b, float* c,
                                  std::size_t ldc, float beta) {

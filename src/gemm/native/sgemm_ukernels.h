@@ -36,6 +36,9 @@ struct SgemmUkernel {
   SgemmBlocking blocking;            // block sizes tuned for this kernel
   // The same tile reading B in place (sgemm_ukernel.h's strided-B contract), or nullptr.
   SgemmUkernelStridedBFn strided_b = nullptr;
+  // Packs A (not transposed) into MR-tall panels (the packing contract), or nullptr: the
+  // framework's portable packing.
+  SgemmPackAFn pack_a = nullptr;
 };
 
 // Every micro-kernel compiled into this build for this architecture, fastest first; the portable
