@@ -304,6 +304,38 @@ void sgemm_strided_b(const Problem& p) {
   run_tasks(p, tasks, 0, std::min(kc, k) * nr, task);
 }
 
+// One row of C with op(B) transposed (a fully connected layer at batch 1): every element of C is
+// the dot product of op(A)'s row with a contiguous row of B, so nothing is packed but op(A)'s row
+// when it is strided. Memory-bound on B; eight partial sums keep the adds independent.
+void sgemm_row_dot(const Problem& p) {
+  const size_t n = p.n, k = p.k;
+  const float* x = p.a.data;
+  if (p.a.transposed) {  // op(A)(0, q) = A[q * lda]: gather it
+    float* row = p.workspace.packed_a(k);
+    for (size_t q = 0; q < k; ++q) row[q] = p.a.data[q * p.a.ld];
+    x = row;
+  }
+  const float alpha = p.args.alpha, beta = p.args.beta;
+  auto dot = [&](const float* b) {
+    float part[8] = {};
+    size_t q = 0;
+    for (; q + 8 <= k; q += 8)
+      for (size_t l = 0; l < 8; ++l) part[l] += x[q + l] * b[q + l];
+    float sum = (part[0] + part[4]) + (part[1] + part[5]) + (part[2] + part[6]) +
+                (part[3] + part[7]);
+    for (; q < k; ++q) sum += x[q] * b[q];
+    return sum;
+  };
+  const size_t tasks = std::min(task_count(p), n);
+  run_tasks(p, tasks, 0, 0, [&](size_t t, SgemmWorkspace::TaskBuffers&) {
+    const auto [first, last] = split(n, tasks, t);
+    for (size_t j = first; j < last; ++j) {
+      const float v = alpha * dot(p.b.data + j * p.b.ld);
+      p.args.c[j] = beta == 0.0f ? v : v + beta * p.args.c[j];
+    }
+  });
+}
+
 }  // namespace
 
 float* SgemmWorkspace::Buffer::reserve(size_t floats) {
@@ -355,7 +387,9 @@ void sgemm_native(const SgemmArgs& args, const SgemmUkernel& kernel, const Sgemm
   const Problem problem{args, kernel, blocking, pool, workspace};
   const bool strided_b = kernel.strided_b != nullptr && args.trans_b == Trans::kNo &&
                          args.m <= blocking.strided_b_max_m;
-  if (strided_b) {
+  if (args.m == 1 && args.trans_b == Trans::kYes) {
+    sgemm_row_dot(problem);
+  } else if (strided_b) {
     sgemm_strided_b(problem);
   } else {
     sgemm_packed(problem);

@@ -12,7 +12,8 @@
 // on a machine shared with other work, where every barrier waits for a descheduled thread.
 // Skinny products (at most blocking.strided_b_max_m rows, op(B) not transposed, a kernel with a
 // strided-B variant) skip packing B: the kernel reads B's rows in place, A is packed whole per kc
-// slice, and threads split the columns. Products under about a million multiply-adds per thread
+// slice, and threads split the columns. A single row of C with op(B) transposed is a set of dot
+// products with B's rows (no packing). Products under about a million multiply-adds per thread
 // use fewer threads.
 #pragma once
 

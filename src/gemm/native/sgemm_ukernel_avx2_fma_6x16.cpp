@@ -1,7 +1,8 @@
 // SGEMM micro-kernels for AVX2 + FMA: a 6 x 16 tile of C in 12 ymm accumulators; per step of k
 // they load one 16-wide row of B (2 ymm) and broadcast the 6 values of the packed A column. The
 // packed kernel reads B from its packed panel; the strided-B kernel reads the rows of B in place
-// and computes only the rows asked for (sgemm_ukernel.h states both contracts). Compiled with -mavx2 -mfma; called only when the CPU
+// and computes only the rows asked for; the packing routine builds the 6-tall A panels
+// (sgemm_ukernel.h states the contracts). Compiled with -mavx2 -mfma; called only when the CPU
 // reports both (sgemm_ukernels.cpp).
 #include <immintrin.h>
 
