@@ -230,12 +230,12 @@ void packed_slab(const Problem& p, const Slab& s, SgemmWorkspace::TaskBuffers& b
   }
 }
 
-// Packed products: one slab per task, cut along the dimension with more micro-panels, so that
-// what every task packs again (A when N is cut, B when M is) is the smaller operand.
+// Packed products: one slab per task, cut so that what every task packs again (all of A when N
+// is cut, all of B when M is) is the smaller operand: N when n >= m (A is m x k, B k x n).
 void sgemm_packed(const Problem& p) {
   const size_t m_panels = ceil_div(p.m, p.mr), n_panels = ceil_div(p.n, p.nr);
   const size_t tasks = std::min(task_count(p), std::max(m_panels, n_panels));
-  const bool cut_n = n_panels >= tasks && (n_panels >= m_panels || m_panels < tasks);
+  const bool cut_n = n_panels >= tasks && (p.n >= p.m || m_panels < tasks);
   auto slab = [&](size_t t) {
     Slab s{0, p.m, 0, p.n};
     if (tasks == 1) return s;

@@ -7,7 +7,7 @@
 //       ir over the block's rows in steps of MR     -> micro-kernel on one MR x NR tile of C
 // Transposes and alpha are handled while packing; partial panels are padded with zeros and partial
 // tiles of C go through a small temporary tile, so the kernel only ever sees full tiles. Threads
-// take one slab of C each (cut along N or M, whichever has more micro-panels) and run the five
+// take one slab of C each (cut along N when n >= m, else along M) and run the five
 // loops on it with their own packing buffers: one fork and one join per product, which matters
 // on a machine shared with other work, where every barrier waits for a descheduled thread.
 // Skinny products (at most blocking.strided_b_max_m rows, op(B) not transposed, a kernel with a
