@@ -185,24 +185,41 @@ void run_tasks(const Problem& p, size_t tasks, size_t a_floats, size_t b_floats,
   p.pool.parallel_for(tasks, body);
 }
 
-// Loops 3 to 1 for one packed kc x nb slice of B at packed_b: pack mc x kb blocks of A's rows
-// [row0, row0 + rows), then the micro-kernel over every tile.
-void packed_row_blocks(const Problem& p, size_t row0, size_t rows, size_t col0, size_t nb,
-                       size_t pc, size_t kb, float beta, const float* packed_b, float* packed_a) {
-  const size_t mr = p.mr, nr = p.nr;
-  // The fewest blocks of at most mc rows, of near-equal height (no sliver of a block at the end).
-  const size_t mc = round_up(ceil_div(rows, ceil_div(rows, p.blocking.mc)), mr);
+// The height of the blocks of A's rows (loop 3) for a slice of depth kb: the fewest blocks that
+// keep an A block within the bytes of an mc x kc one (so a shallow slice gets taller blocks), of
+// near-equal height (no sliver of a block at the end), a multiple of MR.
+size_t a_block_rows(const Problem& p, size_t rows, size_t kb) {
+  const size_t budget = std::max(p.mr, static_cast<size_t>(p.blocking.mc) * p.blocking.kc / kb /
+                                           p.mr * p.mr);
+  return round_up(ceil_div(rows, ceil_div(rows, budget)), p.mr);
+}
+
+// One kb x nb slice of op(B) (loop 4's), packed into NR-wide panels at `packed` as they are
+// first used.
+struct SliceB {
+  size_t pc, kb, col0, nb;
+  float* packed;
+};
+
+// Loops 3 to 1 for one slice of B: pack blocks of A's rows [row0, row0 + rows), then the
+// micro-kernel over every tile. Each B panel is packed just before its first use (the first
+// row block), so that its first pass reads it from L1 instead of from a buffer written earlier.
+void packed_row_blocks(const Problem& p, size_t row0, size_t rows, const SliceB& b, float beta,
+                       float* packed_a) {
+  const size_t mr = p.mr, nr = p.nr, kb = b.kb, mc = a_block_rows(p, rows, kb);
   for (size_t ic = 0; ic < rows; ic += mc) {  // loop 3
     const size_t mb = std::min(mc, rows - ic);
     for (size_t i = 0; i < mb; i += mr)
-      pack_a_panel(p.a, p.args.alpha, row0 + ic + i, std::min(mr, mb - i), pc, kb, p.kernel.mr,
+      pack_a_panel(p.a, p.args.alpha, row0 + ic + i, std::min(mr, mb - i), b.pc, kb, p.kernel.mr,
                    packed_a + i * kb, p.kernel.pack_a);
-    for (size_t jr = 0; jr < nb; jr += nr) {  // loop 2
-      const float* b_panel = packed_b + jr * kb;
+    for (size_t jr = 0; jr < b.nb; jr += nr) {  // loop 2
+      float* b_panel = b.packed + jr * kb;
+      if (ic == 0)
+        pack_b_panel(p.b, b.pc, kb, b.col0 + jr, std::min(nr, b.nb - jr), p.kernel.nr, b_panel);
       for (size_t ir = 0; ir < mb; ir += mr) {  // loop 1
         const float* a_panel = packed_a + ir * kb;
-        run_tile(p, std::min(mr, mb - ir), std::min(nr, nb - jr),
-                 p.args.c + (row0 + ic + ir) * p.ldc + col0 + jr, beta,
+        run_tile(p, std::min(mr, mb - ir), std::min(nr, b.nb - jr),
+                 p.args.c + (row0 + ic + ir) * p.ldc + b.col0 + jr, beta,
                  [&](float* c, size_t ldc, float beta_c) {
                    p.kernel.fn(kb, a_panel, b_panel, c, ldc, beta_c);
                  });
@@ -211,23 +228,23 @@ void packed_row_blocks(const Problem& p, size_t row0, size_t rows, size_t col0, 
   }
 }
 
-// The BLIS loops (sgemm_native.h) over one slab of C, packing its own A and B.
-// Its buffers hold min(kc, k) x round_up(min(mc, rows), MR) and min(kc, k) x round_up(min(nc,
-// cols), NR) floats.
+// The BLIS loops (sgemm_native.h) over one slab of C, packing its own A and B. Its buffers hold
+// packed_a_floats(rows) and min(kc, k) x round_up(min(nc, cols), NR) floats.
 void packed_slab(const Problem& p, const Slab& s, SgemmWorkspace::TaskBuffers& buffers) {
-  const size_t nr = p.nr, kc = p.kc, nc = p.blocking.nc, k = p.k;
-  float* packed_a = buffers.a.data.get();
-  float* packed_b = buffers.b.data.get();
+  const size_t nc = p.blocking.nc;
   for (size_t jc = 0; jc < s.cols; jc += nc) {  // loop 5
-    const size_t nb = std::min(nc, s.cols - jc), col0 = s.j0 + jc;
-    for (size_t pc = 0; pc < k; pc += kc) {  // loop 4
-      const size_t kb = std::min(kc, k - pc);
-      for (size_t j = 0; j < nb; j += nr)
-        pack_b_panel(p.b, pc, kb, col0 + j, std::min(nr, nb - j), p.kernel.nr, packed_b + j * kb);
-      packed_row_blocks(p, s.i0, s.rows, col0, nb, pc, kb, pc == 0 ? p.args.beta : 1.0f,
-                        packed_b, packed_a);
+    const size_t nb = std::min(nc, s.cols - jc);
+    for (size_t pc = 0; pc < p.k; pc += p.kc) {  // loop 4
+      const SliceB b{pc, std::min(p.kc, p.k - pc), s.j0 + jc, nb, buffers.b.data.get()};
+      packed_row_blocks(p, s.i0, s.rows, b, pc == 0 ? p.args.beta : 1.0f, buffers.a.data.get());
     }
   }
+}
+
+// The floats of one packed block of A for `rows` rows, for the deepest and the last slice.
+size_t packed_a_floats(const Problem& p, size_t rows) {
+  const size_t deepest = std::min(p.kc, p.k), last = p.k - (ceil_div(p.k, p.kc) - 1) * p.kc;
+  return std::max(a_block_rows(p, rows, deepest) * deepest, a_block_rows(p, rows, last) * last);
 }
 
 // Packed products: one slab per task, cut so that what every task packs again (all of A when N
@@ -250,9 +267,9 @@ void sgemm_packed(const Problem& p) {
     return s;
   };
   const Slab largest = slab(0);  // split() gives the first parts the extra unit
-  const size_t kb = std::min(p.kc, p.k);
-  const size_t a_floats = kb * round_up(std::min<size_t>(p.blocking.mc, largest.rows), p.mr);
-  const size_t b_floats = kb * round_up(std::min<size_t>(p.blocking.nc, largest.cols), p.nr);
+  const size_t a_floats = packed_a_floats(p, largest.rows);
+  const size_t b_floats =
+      std::min(p.kc, p.k) * round_up(std::min<size_t>(p.blocking.nc, largest.cols), p.nr);
   run_tasks(p, tasks, a_floats, b_floats, [&](size_t t, SgemmWorkspace::TaskBuffers& buffers) {
     packed_slab(p, slab(t), buffers);
   });
