@@ -5,9 +5,9 @@
 //   harness_fidelity/openblas/<size>          the GFLOPS `libscout gemm` reports for OpenBLAS
 //                                             (measure_gemm) beside a direct cblas_sgemm loop's
 //                                             median in the same process; ratio should be ~1
-//   versus_openblas/<shapes>/threads:<t>      native and OpenBLAS interleaved call by call on square
-//                                             sizes and on CNN models' GEMM shapes: the ratio to
-//                                             quote on a shared machine (versus_openblas.h)
+//   versus_openblas/<shapes>/threads:<t>      native and OpenBLAS interleaved call by call on
+//                                             square sizes and on CNN models' GEMM shapes: the
+//                                             ratio to quote on a shared machine (versus_openblas.h)
 // Counter FLOPS = 2 * M * N * K per iteration over real time. Operands are random and packed
 // buffers warm: each benchmark runs one untimed call first.
 #include <chrono>

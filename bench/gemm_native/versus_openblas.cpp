@@ -49,7 +49,9 @@ struct ShapeOperands {
 };
 
 void call_openblas(const OpenBlas& blas, const gemm::SgemmArgs& x) {
-  auto op = [](gemm::Trans t) { return t == gemm::Trans::kYes ? OpenBlas::kTrans : OpenBlas::kNoTrans; };
+  auto op = [](gemm::Trans t) {
+    return t == gemm::Trans::kYes ? OpenBlas::kTrans : OpenBlas::kNoTrans;
+  };
   blas.sgemm(OpenBlas::kRowMajor, op(x.trans_a), op(x.trans_b), x.m, x.n, x.k, x.alpha, x.a, x.lda,
              x.b, x.ldb, x.beta, x.c, x.ldc);
 }
@@ -119,7 +121,8 @@ void report(benchmark::State& state, const std::vector<ShapeOperands>& shapes, c
       round_ratio[r] += w * t.openblas[i][r];
     }
     if (detail)
-      std::fprintf(stderr, "  %-24s x%d  native %8.3f ms %6.1f GFLOPS  openblas %8.3f ms  ratio %.2f\n",
+      std::fprintf(stderr,
+                   "  %-24s x%d  native %8.3f ms %6.1f GFLOPS  openblas %8.3f ms  ratio %.2f\n",
                    shapes[i].shape.str().c_str(), w, n_med, shapes[i].shape.flops() / n_med / 1e6,
                    b_med, b_med / n_med);
   }

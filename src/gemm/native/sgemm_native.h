@@ -1,20 +1,22 @@
 // libscout's native SGEMM framework: the portable part of the BLIS algorithm around one
 // micro-kernel (sgemm_ukernel.h). Five loops:
-//   jc over N in blocks of nc      (a kc x nc slice of op(B) is packed into NR-wide panels: L3)
-//    pc over K in blocks of kc     (beta applies on the first slice only, then C accumulates)
-//     ic over M in blocks of mc    (an mc x kc block of alpha*op(A) is packed into MR-tall panels: L2)
+//   jc over N in blocks of nc      (a kc x nc slice of op(B), packed into NR-wide panels: L3)
+//    pc over K in slices of kc     (beta applies on the first slice only, then C accumulates)
+//     ic over M in blocks of mc    (an mc x kc block of alpha*op(A), MR-tall packed panels: L2)
 //      jr over the block's columns in steps of NR   (one B micro-panel: L1)
 //       ir over the block's rows in steps of MR     -> micro-kernel on one MR x NR tile of C
-// Transposes and alpha are handled while packing; partial panels are padded with zeros and partial
-// tiles of C go through a small temporary tile, so the kernel only ever sees full tiles. Threads
-// take one slab of C each (cut along N when n >= m, else along M) and run the five
-// loops on it with their own packing buffers: one fork and one join per product, which matters
-// on a machine shared with other work, where every barrier waits for a descheduled thread.
+// Slices and blocks are of near-equal size (no sliver at the end); a shallow slice gets taller A
+// blocks; each B panel is packed just before its first use. Transposes and alpha are handled
+// while packing (a kernel may bring its own packing of A); partial panels are padded with zeros
+// and partial tiles of C go through a small temporary tile, so the kernel only ever sees full
+// tiles. Threads take one slab of C each (cut along N when n >= m, else along M) and run the five
+// loops on it with their own packing buffers: one fork and one join per product, which matters on
+// a machine shared with other work, where every barrier waits for a descheduled thread. Products
+// under blocking.min_task_kmacs thousand multiply-adds per thread use fewer threads.
 // Skinny products (at most blocking.strided_b_max_m rows, op(B) not transposed, a kernel with a
-// strided-B variant) skip packing B: the kernel reads B's rows in place, A is packed whole per kc
-// slice, and threads split the columns. A single row of C with op(B) transposed is a set of dot
-// products with B's rows (no packing). Products under about a million multiply-adds per thread
-// use fewer threads.
+// strided-B variant) skip packing B: the kernel reads B's rows in place (in slices a quarter as
+// deep), A is packed whole beforehand, and threads split the columns. A single row of C with
+// op(B) transposed is a set of dot products with B's rows (no packing).
 #pragma once
 
 #include <cstddef>
