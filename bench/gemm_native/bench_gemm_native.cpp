@@ -7,7 +7,7 @@
 //                                             median in the same process; ratio should be ~1
 //   versus_openblas/<shapes>/threads:<t>      native and OpenBLAS interleaved call by call on
 //                                             square sizes and on CNN models' GEMM shapes: the
-//                                             ratio to quote on a shared machine (versus_openblas.h)
+//                                             ratio to quote on a shared machine
 // Counter FLOPS = 2 * M * N * K per iteration over real time. Operands are random and packed
 // buffers warm: each benchmark runs one untimed call first.
 #include <chrono>

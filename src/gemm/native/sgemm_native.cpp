@@ -73,6 +73,30 @@ void pack_b_panel(const Operand& b, size_t row0, size_t depth, size_t col0, size
   }
 }
 
+// Packs columns [col0, col0 + cols) of rows [row0, row0 + depth) of op(B) into consecutive NR-wide
+// panels (each depth x NR, the last padded with zeros). Not transposed, B is read row by row
+// across all the panels, long contiguous runs that a cold B streams from memory well; transposed,
+// panel by panel.
+void pack_b_panels(const Operand& b, size_t row0, size_t depth, size_t col0, size_t cols,
+                   size_t nr, float* dst) {
+  if (b.transposed) {
+    for (size_t j = 0; j < cols; j += nr)
+      pack_b_panel(b, row0, depth, col0 + j, std::min(nr, cols - j), static_cast<int>(nr),
+                   dst + j * depth);
+    return;
+  }
+  const size_t full = cols / nr * nr;
+  for (size_t p = 0; p < depth; ++p) {
+    const float* src = b.data + (row0 + p) * b.ld + col0;
+    for (size_t j = 0; j < full; j += nr)
+      std::copy(src + j, src + j + nr, dst + j * depth + p * nr);
+  }
+  if (full < cols) {
+    pack_b_panel(b, row0, depth, col0 + full, cols - full, static_cast<int>(nr),
+                 dst + full * depth);
+  }
+}
+
 // C := beta * C without reading C when beta == 0 (the whole product when k == 0 or alpha == 0).
 void scale_c(const SgemmArgs& args) {
   for (size_t i = 0; i < static_cast<size_t>(args.m); ++i) {
@@ -201,9 +225,13 @@ struct SliceB {
   float* packed;
 };
 
+// B panels are packed in groups of this many, row by row (pack_b_panels).
+constexpr size_t kPackGroup = 8;
+
 // Loops 3 to 1 for one slice of B: pack blocks of A's rows [row0, row0 + rows), then the
-// micro-kernel over every tile. Each B panel is packed just before its first use (the first
-// row block), so that its first pass reads it from L1 instead of from a buffer written earlier.
+// micro-kernel over every tile. The B panels are packed in small groups just before their first
+// use (the first row block), so that their first pass reads them from L1 or L2 instead of from a
+// buffer written earlier.
 void packed_row_blocks(const Problem& p, size_t row0, size_t rows, const SliceB& b, float beta,
                        float* packed_a) {
   const size_t mr = p.mr, nr = p.nr, kb = b.kb, mc = a_block_rows(p, rows, kb);
@@ -214,8 +242,9 @@ void packed_row_blocks(const Problem& p, size_t row0, size_t rows, const SliceB&
                    packed_a + i * kb, p.kernel.pack_a);
     for (size_t jr = 0; jr < b.nb; jr += nr) {  // loop 2
       float* b_panel = b.packed + jr * kb;
-      if (ic == 0)
-        pack_b_panel(p.b, b.pc, kb, b.col0 + jr, std::min(nr, b.nb - jr), p.kernel.nr, b_panel);
+      if (ic == 0 && jr % (kPackGroup * nr) == 0)  // the group of panels starting here
+        pack_b_panels(p.b, b.pc, kb, b.col0 + jr, std::min(kPackGroup * nr, b.nb - jr), nr,
+                      b_panel);
       for (size_t ir = 0; ir < mb; ir += mr) {  // loop 1
         const float* a_panel = packed_a + ir * kb;
         run_tile(p, std::min(mr, mb - ir), std::min(nr, b.nb - jr),
