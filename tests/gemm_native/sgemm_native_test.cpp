@@ -133,6 +133,8 @@ TEST_P(NativeSgemmTest, AroundRealBlockSizes) {
       {blk.mc - 1, kernel.nr + 1, 2 * blk.kc + 5, kT, kN, 0.75f, 1.0f, 3, 0, 1},
       {kernel.mr + 2, blk.nc + 1, blk.kc - 1, kN, kT, 1.0f, 0.0f, 0, 1, 0},
       {97, 101, 103, kT, kT, -1.0f, 0.25f, 2, 2, 2},
+      // More than one group of 8 B panels packed row by row, the last group partial.
+      {blk.strided_b_max_m + 7, 17 * kernel.nr + 5, 33, kN, kN, 1.0f, 0.0f, 1, 3, 2},
   };
   for (const auto& tc : cases) EXPECT_TRUE(run(tc, blk));
 }
