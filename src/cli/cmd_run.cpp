@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "cli/cpu_options.h"
 #include "cli/output.h"
+#include "cli/planned_backend.h"
 #include "core/error.h"
 #include "gemm/gemm_provider.h"
 #include "measure/device_info.h"
@@ -39,6 +40,7 @@ struct RunCommandOptions {
   power::EnergyOptions energy_options;
   CpuChoice cpus;
   std::string input_shape, input_npy, output_npy;
+  std::string plan_path;  // --plan, with --backend auto
 };
 
 void print_layers(const BenchmarkResult& r) {
@@ -186,6 +188,15 @@ int run(RunCommandOptions& o) {
   }
   for (const std::string& p : o.blas_libs) gemm::register_blas_library(p);
   if (!o.json_path.empty()) check_writable(o.json_path);
+  if (o.bench.backend == "auto") {
+    if (!o.input_npy.empty() || !o.output_npy.empty()) {
+      throw Error("--input and --output run one backend; with --backend auto, time the plan "
+                  "here and run its backends' layers with --per-layer");
+    }
+    resolve_planned_backend(o.bench, o.plan_path);
+  } else if (!o.plan_path.empty()) {
+    throw Error("--plan is for --backend auto (got --backend " + o.bench.backend + ")");
+  }
   const BenchmarkOptions& b = o.bench;
   if (!o.input_npy.empty() || !o.output_npy.empty()) run_user_io(o);
   // The meter is opened before any work, so a bad --meter fails at once.
@@ -281,8 +292,13 @@ void add_run_command(CLI::App& app) {
                   "before timing");
   cmd->add_option("--output", o->output_npy,
                   "Write the outputs of that run as .npy (FILE.npy, then FILE.1.npy, ...)");
-  cmd->add_option("--backend,-b", b.backend, "Backend (libscout list); default: the baseline")
+  cmd->add_option("--backend,-b", b.backend,
+                  "Backend (libscout list), or auto: a per-layer plan mixing backends; default: "
+                  "the baseline")
       ->capture_default_str();
+  cmd->add_option("--plan", o->plan_path,
+                  "With --backend auto: the per-layer plan to run (libscout plan); without it, "
+                  "the model is planned first");
   cmd->add_option("--threads,-t", b.threads, "Threads of the backend's library")
       ->check(CLI::Range(1, 1024));
   cmd->add_option("--batch", b.model_options.batch, "Batch size")->check(CLI::Range(1, 4096));

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   libscout::cli::add_study_command(app);
   libscout::cli::add_report_command(app);
   libscout::cli::add_export_command(app);
+  libscout::cli::add_plan_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,6 +1,7 @@
 #include "core/engine.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -8,61 +9,95 @@
 
 namespace libscout {
 
-Engine::Engine(const Graph& graph, Backend& primary, Backend* fallback, const ExecOptions& opts)
-    : graph_(graph) {
-  // 1. Placement: the requested backend wherever it supports the layer.
-  std::vector<Backend*> owner(graph_.layers.size());
-  for (std::size_t i = 0; i < graph_.layers.size(); ++i) {
-    const Layer& l = graph_.layers[i];
-    Support s = primary.supports(graph_, l);
+namespace {
+
+// The requested backend wherever it supports the layer, the fallback elsewhere.
+std::vector<LayerAssignment> assign(const Graph& graph, Backend& primary, Backend* fallback) {
+  std::vector<LayerAssignment> placement;
+  for (const Layer& l : graph.layers) {
+    Support s = primary.supports(graph, l);
     if (s.ok) {
-      owner[i] = &primary;
-      placements_.push_back({primary.name(), {}});
+      placement.push_back({&primary, {}, false});
       continue;
     }
-    if (fallback == nullptr || !fallback->supports(graph_, l).ok) {
+    if (fallback == nullptr || !fallback->supports(graph, l).ok) {
       throw Error("backend '" + primary.name() + "' cannot run layer '" + l.name + "' (" +
                   op_name(l.op) + "): " + s.reason);
     }
-    owner[i] = fallback;
-    placements_.push_back({fallback->name(), s.reason});
+    placement.push_back({fallback, s.reason, false});
   }
+  return placement;
+}
 
-  // 2. Which values are read outside the segment that produces them.
-  std::vector<int> segment_of(graph_.layers.size());
-  int segments = 0;
-  for (std::size_t i = 0; i < owner.size(); ++i) {
-    if (i > 0 && owner[i] != owner[i - 1]) ++segments;
+}  // namespace
+
+Engine::Engine(const Graph& graph, Backend& primary, Backend* fallback, const ExecOptions& opts)
+    : Engine(graph, assign(graph, primary, fallback), opts) {}
+
+Engine::Engine(const Graph& graph, const std::vector<LayerAssignment>& placement,
+               const ExecOptions& opts)
+    : graph_(graph) {
+  if (placement.size() != graph_.layers.size()) {
+    throw Error("a placement of " + std::to_string(placement.size()) + " layers for a graph of " +
+                std::to_string(graph_.layers.size()));
+  }
+  for (std::size_t i = 0; i < placement.size(); ++i) {
+    const Layer& l = graph_.layers[i];
+    Backend* b = placement[i].backend;
+    if (b == nullptr) throw Error("layer '" + l.name + "' has no backend");
+    if (placement[i].fallback_reason.empty()) {
+      if (Support s = b->supports(graph_, l); !s.ok) {
+        throw Error("backend '" + b->name() + "' cannot run layer '" + l.name + "' (" +
+                    op_name(l.op) + "): " + s.reason);
+      }
+    }
+    placements_.push_back({b->name(), placement[i].fallback_reason});
+  }
+  prepare_segments(placement, opts);
+  plan_buffers();
+}
+
+// Segments are the runs of consecutive layers on one backend. Each is told which of the values it
+// produces are read outside it (exported: written in NCHW), then prepared (packing, layouts,
+// algorithm choice: all outside timing).
+void Engine::prepare_segments(const std::vector<LayerAssignment>& placement,
+                              const ExecOptions& opts) {
+  const std::size_t n = graph_.layers.size();
+  auto starts_segment = [&](std::size_t i) {
+    return i == 0 || placement[i].new_segment || placement[i].backend != placement[i - 1].backend;
+  };
+  std::vector<int> segment_of(n);
+  int segments = -1;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (starts_segment(i)) ++segments;
     segment_of[i] = segments;
   }
   std::vector<int> produced_in(graph_.values.size(), -1);
-  for (std::size_t i = 0; i < graph_.layers.size(); ++i) {
-    produced_in[graph_.layers[i].output] = segment_of[i];
-  }
+  for (std::size_t i = 0; i < n; ++i) produced_in[graph_.layers[i].output] = segment_of[i];
   std::vector<bool> exported(graph_.values.size(), false);
   for (ValueId o : graph_.outputs) exported[o] = true;
-  for (std::size_t i = 0; i < graph_.layers.size(); ++i) {
+  for (std::size_t i = 0; i < n; ++i) {
     for (ValueId v : graph_.layers[i].inputs) {
       if (produced_in[v] != segment_of[i]) exported[v] = true;
     }
   }
 
-  // 3. Prepare each segment (packing, layouts, algorithm choice: all outside timing).
   std::size_t workspace = 0;
-  for (std::size_t begin = 0; begin < graph_.layers.size();) {
+  for (std::size_t begin = 0; begin < n;) {
     std::size_t end = begin + 1;
-    while (end < graph_.layers.size() && owner[end] == owner[begin]) ++end;
+    while (end < n && !starts_segment(end)) ++end;
     SegmentSpec spec;
     spec.graph = &graph_;
     for (std::size_t i = begin; i < end; ++i) spec.layers.push_back(static_cast<LayerId>(i));
     spec.exported = exported;
-    PreparedSegment ps{owner[begin], owner[begin]->prepare(spec, opts)};
+    Backend* b = placement[begin].backend;
+    PreparedSegment ps{b, b->prepare(spec, opts), static_cast<LayerId>(begin),
+                       static_cast<LayerId>(end)};
     workspace = std::max(workspace, ps.segment->workspace_bytes());
     segments_.push_back(std::move(ps));
     begin = end;
   }
   workspace_ = allocate_floats((workspace + sizeof(float) - 1) / sizeof(float));
-  plan_buffers();
 }
 
 Engine::~Engine() = default;
@@ -131,13 +166,29 @@ void Engine::set_input(const Tensor& t) {
   std::memcpy(input(), t.data(), t.size() * sizeof(float));
 }
 
-void Engine::run(LayerProfiler* profiler) {
+ExecContext Engine::context(LayerProfiler* profiler) {
   ExecContext ctx;
   ctx.graph = &graph_;
   ctx.buffers = buffers_;
   ctx.workspace = workspace_.get();
   ctx.profiler = profiler;
+  return ctx;
+}
+
+void Engine::run(LayerProfiler* profiler) {
+  const ExecContext ctx = context(profiler);
   for (PreparedSegment& s : segments_) s.segment->run(ctx);
+}
+
+void Engine::run_timing_segments(std::vector<double>& segment_ms) {
+  using Clock = std::chrono::steady_clock;
+  const ExecContext ctx = context(nullptr);
+  segment_ms.assign(segments_.size(), 0.0);
+  for (std::size_t i = 0; i < segments_.size(); ++i) {
+    const auto t0 = Clock::now();
+    segments_[i].segment->run(ctx);
+    segment_ms[i] = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  }
 }
 
 double Engine::last_device_ms() const {

@@ -1,10 +1,13 @@
 // The engine: maps each layer of a graph to a backend (the requested one where it supports the
-// layer, a fallback otherwise), groups consecutive layers of one backend into segments, prepares
-// them, plans and reuses value buffers, and runs the whole graph.
+// layer, a fallback otherwise, or the backend a per-layer plan names), groups consecutive layers
+// of one backend into segments, prepares them, plans and reuses value buffers, and runs the whole
+// graph. Values cross segment boundaries in NCHW: each segment converts what it reads and writes
+// there, inside its own run(), so a boundary's conversions are timed with the segments around it.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/backend.h"
@@ -17,11 +20,24 @@ struct LayerPlacement {
   std::string fallback_reason;  // why the requested backend did not take it; empty if it did
 };
 
+// One layer's place in an explicit placement (a per-layer plan).
+struct LayerAssignment {
+  Backend* backend = nullptr;
+  std::string fallback_reason;  // recorded in placements(); empty for a planned layer
+  // Start a new segment at this layer even when the previous layer runs on the same backend
+  // (the planner uses it to time a layer with its boundary conversions).
+  bool new_segment = false;
+};
+
 class Engine {
  public:
   // `graph` and the backends must outlive the engine. `fallback` may be null: then every layer
   // must be supported by `primary`, else Error is thrown naming the layer and the reason.
   Engine(const Graph& graph, Backend& primary, Backend* fallback, const ExecOptions& opts);
+  // Every layer on the backend `placement` names (one entry per layer, in order). Throws Error
+  // naming the layer when its backend does not support it.
+  Engine(const Graph& graph, const std::vector<LayerAssignment>& placement,
+         const ExecOptions& opts);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -29,12 +45,19 @@ class Engine {
   const Graph& graph() const { return graph_; }
   const std::vector<LayerPlacement>& placements() const { return placements_; }
   int segment_count() const { return static_cast<int>(segments_.size()); }
+  // The layers [first, end) of segment i.
+  std::pair<LayerId, LayerId> segment_layers(int i) const {
+    return {segments_.at(i).first, segments_.at(i).end};
+  }
 
   // NCHW input of graph().shape(graph().input).
   float* input() { return buffers_[graph_.input]; }
   void set_input(const Tensor& t);
   // Runs the graph once. With a profiler, segments mark each layer's begin and end.
   void run(LayerProfiler* profiler = nullptr);
+  // Runs the graph once and writes each segment's wall time in milliseconds to `segment_ms`
+  // (segment_count() entries).
+  void run_timing_segments(std::vector<double>& segment_ms);
   const float* output(int i) const { return buffers_[graph_.outputs.at(i)]; }
   Tensor output_tensor(int i) const;
 
@@ -47,8 +70,11 @@ class Engine {
   struct PreparedSegment {
     Backend* backend = nullptr;
     std::unique_ptr<Segment> segment;
+    LayerId first = 0, end = 0;
   };
+  void prepare_segments(const std::vector<LayerAssignment>& placement, const ExecOptions& opts);
   void plan_buffers();
+  ExecContext context(LayerProfiler* profiler);
 
   const Graph& graph_;
   std::vector<LayerPlacement> placements_;

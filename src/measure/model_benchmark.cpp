@@ -8,6 +8,8 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -20,6 +22,8 @@
 namespace libscout {
 
 namespace {
+
+constexpr const char* kPlannedBackend = "auto";
 
 using Clock = std::chrono::steady_clock;
 
@@ -251,6 +255,56 @@ void record_what_ran(const Engine& engine, const Backend& primary, const Backend
   }
 }
 
+// The backends an engine runs on, and the engine.
+struct EngineSetup {
+  std::vector<std::unique_ptr<Backend>> backends;  // the requested one first
+  std::unique_ptr<Backend> fallback;
+  std::unique_ptr<Engine> engine;
+};
+
+EngineSetup single_setup(const Graph& graph, const BenchmarkOptions& opts, const ExecOptions& exec) {
+  EngineSetup s;
+  s.backends.push_back(create_backend(opts.backend));
+  if (opts.backend != "reference") s.fallback = create_fallback_backend();
+  s.engine = std::make_unique<Engine>(graph, *s.backends.front(), s.fallback.get(), exec);
+  return s;
+}
+
+// Every layer on the backend the plan names (each backend created once).
+EngineSetup planned_setup(const Graph& graph, const BenchmarkOptions& opts, const ExecOptions& exec) {
+  if (opts.layer_backends.size() != graph.layers.size()) {
+    throw Error("backend auto needs a plan: the backend of each of the model's " +
+                std::to_string(graph.layers.size()) + " layers");
+  }
+  EngineSetup s;
+  std::map<std::string, Backend*> by_name;
+  std::vector<LayerAssignment> placement;
+  for (const std::string& name : opts.layer_backends) {
+    if (!by_name.count(name)) {
+      s.backends.push_back(create_backend(name));
+      by_name[name] = s.backends.back().get();
+    }
+    placement.push_back({by_name[name], {}, false});
+  }
+  s.engine = std::make_unique<Engine>(graph, placement, exec);
+  return s;
+}
+
+// What ran under a plan: each backend's version, how many layers it took, the plan.
+void record_planned(const Engine& engine, const EngineSetup& setup, const BenchmarkOptions& opts,
+                    BenchmarkResult& r) {
+  std::map<std::string, int> layers;
+  for (const LayerPlacement& p : engine.placements()) ++layers[p.backend];
+  nlohmann::json versions = nlohmann::json::object();
+  for (const auto& b : setup.backends) {
+    versions[b->name()] = b->settings().value("library_version", "");
+    r.backends_used.push_back(b->name());
+  }
+  std::sort(r.backends_used.begin(), r.backends_used.end());
+  r.library_versions = versions;
+  r.settings = {{"plan", opts.plan_source}, {"layers_per_backend", layers}};
+}
+
 }  // namespace
 
 BenchmarkResult benchmark_model(const BenchmarkOptions& opts, const std::vector<Tensor>* reference,
@@ -265,27 +319,31 @@ BenchmarkResult benchmark_model(const BenchmarkOptions& opts, const std::vector<
   const Graph graph = load_model(opts.model, mo);
   const Tensor input = make_input(graph);
 
-  std::unique_ptr<Backend> backend = create_backend(opts.backend);
-  std::unique_ptr<Backend> fallback;
-  if (opts.backend != "reference") fallback = create_fallback_backend();
   ExecOptions exec;
   exec.threads = opts.threads;
   exec.cuda_graph = opts.cuda_graph;
   exec.allow_tf32 = opts.allow_tf32;
-  Engine engine(graph, *backend, fallback.get(), exec);
+  EngineSetup setup = opts.backend == kPlannedBackend ? planned_setup(graph, opts, exec)
+                                                      : single_setup(graph, opts, exec);
+  Engine& engine = *setup.engine;
+  Backend& backend = *setup.backends.front();
 
   BenchmarkResult r;
   r.model = opts.model;
   r.model_sha256 = graph.content_sha256;
-  r.backend = backend->name();
+  r.backend = opts.backend == kPlannedBackend ? kPlannedBackend : backend.name();
   r.threads = r.threads_requested = opts.threads;
   r.batch = mo.batch;
   r.warmup = opts.warmup;
   r.min_time_s = opts.iterations > 0 ? -1 : opts.min_time_s;
   r.min_iterations = opts.iterations > 0 ? opts.iterations : opts.min_iterations;
   r.macs = count_macs(graph);
-  r.device = device_kind_name(backend->device());
-  record_what_ran(engine, *backend, fallback.get(), r);
+  r.device = device_kind_name(backend.device());
+  if (opts.backend == kPlannedBackend) {
+    record_planned(engine, setup, opts, r);
+  } else {
+    record_what_ran(engine, backend, setup.fallback.get(), r);
+  }
 
   // Validation, on the same input as the reference.
   std::vector<Tensor> own_reference;

@@ -25,6 +25,10 @@ struct BenchmarkOptions {
   std::string model;
   ModelOptions model_options;
   std::string backend;
+  // backend "auto": the backend of each layer, in order (a per-layer plan's placement), and the
+  // plan's file or description, recorded in the result's settings.
+  std::vector<std::string> layer_backends;
+  std::string plan_source;
   int threads = 1;
   int warmup = 3;
   int iterations = 0;       // > 0: exactly this many timed runs

@@ -191,7 +191,9 @@ TEST_P(NnBackendTest, DeclinedLayerFallsBackWithItsReason) {
     if (g.layers[i].name == "odd_pool") {
       EXPECT_NE(p.backend, GetParam());
       EXPECT_FALSE(p.fallback_reason.empty());
-      if (armcl) EXPECT_NE(p.fallback_reason.find("pooled size"), std::string::npos) << p.fallback_reason;
+      if (armcl) {
+        EXPECT_NE(p.fallback_reason.find("pooled size"), std::string::npos) << p.fallback_reason;
+      }
       ++declined;
     } else {
       EXPECT_EQ(p.backend, GetParam()) << g.layers[i].name << ": " << p.fallback_reason;

@@ -138,7 +138,9 @@ TEST_F(ReportWriter, MethodFieldsAndVersionsAreShownWhereTheStudyWroteThem) {
   for (const auto& [key, name] : fields) {
     const std::string value = table_value(html, name);
     EXPECT_EQ(value.find("(no row"), std::string::npos) << value;
-    if (document["method"].contains(key)) EXPECT_NE(value, "not recorded") << name;
+    if (document["method"].contains(key)) {
+      EXPECT_NE(value, "not recorded") << name;
+    }
   }
   EXPECT_NE(table_value(html, "Timed inferences per row"), "not recorded");
   // Every library the study lists, with its version; else every SGEMM provider's version.

@@ -1,0 +1,20 @@
+// `--backend auto`: a per-layer plan, read from a file or made before the run.
+#pragma once
+
+#include <string>
+
+#include "measure/model_benchmark.h"
+#include "placement/planner.h"
+
+namespace libscout::cli {
+
+// Fills b.layer_backends (and b.plan_source) from the plan file, or, when `plan_path` is empty,
+// from a plan made now for b's model, threads and options. Warns when the plan was measured on
+// another CPU, at another thread count or input shape, or with other library versions; throws
+// Error for a malformed plan or one made for another model.
+void resolve_planned_backend(BenchmarkOptions& b, const std::string& plan_path);
+
+// The plan's contenders, what was left out, and what the mix gained, for a person.
+void print_plan_summary(const placement::Plan& plan);
+
+}  // namespace libscout::cli
