@@ -11,6 +11,7 @@
 #include "cli/cpu_options.h"
 #include "cli/output.h"
 #include "cli/planned_backend.h"
+#include "core/engine.h"
 #include "core/error.h"
 #include "placement/plan_file.h"
 #include "placement/planner.h"
@@ -119,7 +120,7 @@ void resolve_planned_backend(BenchmarkOptions& b, const std::string& plan_path) 
   b.layer_backends = placement::plan_placement(plan, g);
   std::map<std::string, std::string> versions;
   for (const std::string& name : b.layer_backends) {
-    if (!versions.count(name)) {
+    if (name != kInPlaceConcat && !versions.count(name)) {
       versions[name] = create_backend(name)->settings().value("library_version", "");
     }
   }

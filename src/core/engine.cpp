@@ -44,6 +44,14 @@ Engine::Engine(const Graph& graph, const std::vector<LayerAssignment>& placement
   for (std::size_t i = 0; i < placement.size(); ++i) {
     const Layer& l = graph_.layers[i];
     Backend* b = placement[i].backend;
+    if (placement[i].in_place) {
+      if (!can_concat_in_place(graph_, l)) {
+        throw Error("layer '" + l.name + "' (" + op_name(l.op) + ") cannot be done in place: "
+                    "only a concat at batch 1 whose inputs nothing else reads can");
+      }
+      placements_.push_back({kInPlaceConcat, {}});
+      continue;
+    }
     if (b == nullptr) throw Error("layer '" + l.name + "' has no backend");
     if (placement[i].fallback_reason.empty()) {
       if (Support s = b->supports(graph_, l); !s.ok) {
@@ -54,7 +62,7 @@ Engine::Engine(const Graph& graph, const std::vector<LayerAssignment>& placement
     placements_.push_back({b->name(), placement[i].fallback_reason});
   }
   prepare_segments(placement, opts);
-  plan_buffers();
+  plan_buffers(placement);
 }
 
 // Segments are the runs of consecutive layers on one backend. Each is told which of the values it
@@ -63,8 +71,11 @@ Engine::Engine(const Graph& graph, const std::vector<LayerAssignment>& placement
 void Engine::prepare_segments(const std::vector<LayerAssignment>& placement,
                               const ExecOptions& opts) {
   const std::size_t n = graph_.layers.size();
+  // An in-place concat is a segment of its own that nothing prepares or runs: the values it
+  // reads are then exported (written in NCHW into their slices) and the one it writes imported.
   auto starts_segment = [&](std::size_t i) {
-    return i == 0 || placement[i].new_segment || placement[i].backend != placement[i - 1].backend;
+    return i == 0 || placement[i].new_segment || placement[i].in_place ||
+           placement[i - 1].in_place || placement[i].backend != placement[i - 1].backend;
   };
   std::vector<int> segment_of(n);
   int segments = -1;
@@ -90,6 +101,10 @@ void Engine::prepare_segments(const std::vector<LayerAssignment>& placement,
     spec.graph = &graph_;
     for (std::size_t i = begin; i < end; ++i) spec.layers.push_back(static_cast<LayerId>(i));
     spec.exported = exported;
+    if (placement[begin].in_place) {
+      begin = end;
+      continue;
+    }
     Backend* b = placement[begin].backend;
     PreparedSegment ps{b, b->prepare(spec, opts), static_cast<LayerId>(begin),
                        static_cast<LayerId>(end)};
@@ -102,30 +117,74 @@ void Engine::prepare_segments(const std::vector<LayerAssignment>& placement,
 
 Engine::~Engine() = default;
 
+bool can_concat_in_place(const Graph& g, const Layer& l) {
+  if (l.op != OpKind::kConcat) return false;
+  const std::vector<std::vector<LayerId>> readers = g.consumers();
+  std::vector<bool> seen(g.values.size(), false);
+  for (ValueId v : l.inputs) {
+    if (v == g.input || seen[v] || readers[v].size() != 1) return false;
+    if (std::find(g.outputs.begin(), g.outputs.end(), v) != g.outputs.end()) return false;
+    seen[v] = true;
+  }
+  return g.shape(l.output).n == 1;
+}
+
+namespace {
+
+// Where a value lives inside another one's buffer: the inputs of an in-place concat in its
+// output (chains of them resolved to the outermost), at a float offset. root == v otherwise.
+struct Alias {
+  ValueId root = -1;
+  std::size_t offset = 0;
+};
+
+std::vector<Alias> concat_aliases(const Graph& g, const std::vector<LayerAssignment>& placement) {
+  std::vector<Alias> alias(g.values.size());
+  for (std::size_t v = 0; v < alias.size(); ++v) alias[v].root = static_cast<ValueId>(v);
+  // Later concats first, so that an inner concat's output already knows its place.
+  for (std::size_t i = g.layers.size(); i-- > 0;) {
+    if (!placement[i].in_place) continue;
+    const Layer& l = g.layers[i];
+    std::size_t offset = alias[l.output].offset;
+    for (ValueId v : l.inputs) {
+      alias[v] = {alias[l.output].root, offset};
+      offset += g.shape(v).elements();
+    }
+  }
+  return alias;
+}
+
+}  // namespace
+
 // Buffers are placed in one arena; two values share memory when their lifetimes (from the layer
 // that writes them to the last layer that reads them) do not overlap. Greedy by size, largest
-// first, as TFLite's arena planner does.
-void Engine::plan_buffers() {
+// first, as TFLite's arena planner does. The inputs of an in-place concat live inside its output,
+// whose lifetime then covers theirs.
+void Engine::plan_buffers(const std::vector<LayerAssignment>& placement) {
   const std::size_t nv = graph_.values.size();
   const int last = static_cast<int>(graph_.layers.size());
+  const std::vector<Alias> alias = concat_aliases(graph_, placement);
   std::vector<int> first_use(nv, -2), last_use(nv, -2);
-  first_use[graph_.input] = -1;
-  last_use[graph_.input] = -1;
+  auto use = [&](ValueId v, int at) {
+    const ValueId r = alias[v].root;
+    first_use[r] = first_use[r] == -2 ? at : std::min(first_use[r], at);
+    last_use[r] = std::max(last_use[r], at);
+  };
+  use(graph_.input, -1);
   for (int i = 0; i < last; ++i) {
     const Layer& l = graph_.layers[i];
-    first_use[l.output] = i;
-    last_use[l.output] = std::max(last_use[l.output], i);
-    for (ValueId v : l.inputs) last_use[v] = std::max(last_use[v], i);
+    use(l.output, i);
+    for (ValueId v : l.inputs) use(v, i);
   }
   // Outputs live to the end; so does the input, which repeated runs read again.
-  for (ValueId o : graph_.outputs) last_use[o] = last;
-  last_use[graph_.input] = last;
+  for (ValueId o : graph_.outputs) use(o, last);
+  use(graph_.input, last);
 
   constexpr std::size_t kAlignFloats = 16;  // 64 bytes
   auto padded = [](std::size_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; };
   std::vector<ValueId> order;
   for (std::size_t v = 0; v < nv; ++v) {
-    if (first_use[v] != -2) order.push_back(static_cast<ValueId>(v));
+    if (first_use[v] != -2 && alias[v].root == static_cast<ValueId>(v)) order.push_back(static_cast<ValueId>(v));
   }
   std::stable_sort(order.begin(), order.end(), [&](ValueId a, ValueId b) {
     return graph_.shape(a).elements() > graph_.shape(b).elements();
@@ -156,6 +215,10 @@ void Engine::plan_buffers() {
   arena_ = allocate_floats(arena_floats_);
   buffers_.assign(nv, nullptr);
   for (ValueId v : order) buffers_[v] = arena_.get() + offset[v];
+  for (std::size_t v = 0; v < nv; ++v) {
+    const ValueId r = alias[v].root;
+    if (r != static_cast<ValueId>(v) && buffers_[r] != nullptr) buffers_[v] = buffers_[r] + alias[v].offset;
+  }
 }
 
 void Engine::set_input(const Tensor& t) {

@@ -20,13 +20,25 @@ struct LayerPlacement {
   std::string fallback_reason;  // why the requested backend did not take it; empty if it did
 };
 
+// The placement name of a concat that the engine does in place (LayerAssignment::in_place).
+inline constexpr const char* kInPlaceConcat = "in-place";
+
+// True when the engine can do concat layer `l` in place: its producers write their outputs
+// straight into their channel slices of its output, which are contiguous in NCHW at batch 1, so
+// the concat costs nothing. Each input must be produced by a layer, read by nothing else, and not
+// be an output of the graph.
+bool can_concat_in_place(const Graph& g, const Layer& l);
+
 // One layer's place in an explicit placement (a per-layer plan).
 struct LayerAssignment {
-  Backend* backend = nullptr;
+  Backend* backend = nullptr;  // null for an in-place concat
   std::string fallback_reason;  // recorded in placements(); empty for a planned layer
   // Start a new segment at this layer even when the previous layer runs on the same backend
   // (the planner uses it to time a layer with its boundary conversions).
   bool new_segment = false;
+  // A concat done by the engine in place (can_concat_in_place): no backend runs it; the segments
+  // that produce its inputs write them, in NCHW, into their slices of its output.
+  bool in_place = false;
 };
 
 class Engine {
@@ -73,7 +85,7 @@ class Engine {
     LayerId first = 0, end = 0;
   };
   void prepare_segments(const std::vector<LayerAssignment>& placement, const ExecOptions& opts);
-  void plan_buffers();
+  void plan_buffers(const std::vector<LayerAssignment>& placement);
   ExecContext context(LayerProfiler* profiler);
 
   const Graph& graph_;

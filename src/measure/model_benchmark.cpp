@@ -280,12 +280,17 @@ EngineSetup planned_setup(const Graph& graph, const BenchmarkOptions& opts, cons
   std::map<std::string, Backend*> by_name;
   std::vector<LayerAssignment> placement;
   for (const std::string& name : opts.layer_backends) {
+    if (name == kInPlaceConcat) {
+      placement.push_back({nullptr, {}, false, true});
+      continue;
+    }
     if (!by_name.count(name)) {
       s.backends.push_back(create_backend(name));
       by_name[name] = s.backends.back().get();
     }
     placement.push_back({by_name[name], {}, false});
   }
+  if (s.backends.empty()) throw Error("a plan must place at least one layer on a backend");
   s.engine = std::make_unique<Engine>(graph, placement, exec);
   return s;
 }

@@ -205,7 +205,8 @@ PlacementProblem problem_of(const Graph& g, const std::vector<Candidate>& cands,
   std::vector<bool> is_output(g.values.size(), false);
   for (ValueId o : g.outputs) is_output[o] = true;
   PlacementProblem p;
-  p.backends = static_cast<int>(cands.size());
+  // One more backend than candidates: the engine's in-place concat, free where it is offered.
+  p.backends = static_cast<int>(cands.size()) + 1;
   for (std::size_t i = 0; i < g.layers.size(); ++i) {
     const Layer& l = g.layers[i];
     LayerCosts lc;
@@ -227,6 +228,9 @@ PlacementProblem problem_of(const Graph& g, const std::vector<Candidate>& cands,
         lc.import_ms[k].push_back(boundary * g.shape(l.inputs[k]).elements() / bytes);
       }
     }
+    lc.run_ms.push_back(can_concat_in_place(g, l) ? 0.0 : kUnsupported);
+    lc.export_ms.push_back(0.0);
+    for (auto& per_input : lc.import_ms) per_input.push_back(0.0);
     p.layers.push_back(std::move(lc));
   }
   return p;
@@ -244,7 +248,10 @@ struct Timed {
 std::unique_ptr<Engine> planned_engine(const Workbench& wb, const std::vector<Candidate>& cands,
                                        const std::vector<int>& placement) {
   std::vector<LayerAssignment> a;
-  for (int b : placement) a.push_back({cands[b].backend.get(), {}, false});
+  for (int b : placement) {
+    const bool in_place = b == static_cast<int>(cands.size());
+    a.push_back({in_place ? nullptr : cands[b].backend.get(), {}, false, in_place});
+  }
   return std::make_unique<Engine>(wb.graph, a, wb.exec);
 }
 
@@ -275,6 +282,15 @@ void compare(const Workbench& wb, std::vector<Timed>& timed) {
   }
 }
 
+// One backend everywhere, supporting every layer: the same engine as that backend alone.
+bool same_as_single_backend(const std::vector<Candidate>& cands, const std::vector<int>& placement) {
+  const int first = placement.front();
+  if (first >= static_cast<int>(cands.size())) return false;
+  return std::all_of(placement.begin(), placement.end(), [&](int b) { return b == first; }) &&
+         std::all_of(cands[first].support.begin(), cands[first].support.end(),
+                     [](const Support& s) { return s.ok; });
+}
+
 // The planned placements (least predicted time, and with conversions weighted double: fewer
 // switches) and every single backend, validated; engines that fail validation are left out.
 std::vector<Timed> contenders(const Workbench& wb, const std::vector<Candidate>& cands,
@@ -287,12 +303,7 @@ std::vector<Timed> contenders(const Workbench& wb, const std::vector<Candidate>&
     Timed t;
     t.placement = cheapest_placement(problem);
     if (v == 1 && !out.empty() && out.front().placement == t.placement) continue;
-    if (std::all_of(t.placement.begin(), t.placement.end(),
-                    [&](int b) { return b == t.placement.front(); }) &&
-        std::all_of(cands[t.placement.front()].support.begin(),
-                    cands[t.placement.front()].support.end(), [](const Support& s) { return s.ok; })) {
-      continue;  // one backend everywhere: the same engine as that backend alone
-    }
+    if (same_as_single_backend(cands, t.placement)) continue;
     t.result.name = names[v];
     t.result.predicted_ms = placement_cost(problem_of(wb.graph, cands, 1.0), t.placement);
     t.own = planned_engine(wb, cands, t.placement);
@@ -335,6 +346,7 @@ void describe_layers(const Workbench& wb, const std::vector<Candidate>& cands,
       }
       pl.alternatives.push_back(std::move(a));
     }
+    if (can_concat_in_place(wb.graph, l)) pl.alternatives.push_back({kInPlaceConcat, 0.0, 0.0, {}});
     plan.layers.push_back(std::move(pl));
   }
 }
