@@ -1,0 +1,87 @@
+// `native`: whole layers on libscout's own kernels, NCHW at the segment's boundary and inside.
+//
+// Convolutions (conv_kernels.h): 3x3 stride-1 with Winograd F(4x4, 3x3), 3x3 depthwise with a
+// direct vector kernel, 1x1 as a GEMM on the activations, others through im2col; all GEMMs run the
+// native SGEMM's micro-kernel on weights packed once in prepare, with bias and activation applied
+// to each output tile as it is finished. Fully connected layers call the native SGEMM (its
+// dot-product path at batch 1). Pooling, concat, softmax, add and the rest run on the portable
+// float ops of the reference (reference_ops.h), as the gemm:* backends do.
+// Threads: one native SGEMM thread pool of ExecOptions::threads per backend, shared by every
+// kernel; the vector kernels are the fastest build this CPU runs (simd_kernels.h).
+#include <map>
+#include <string>
+
+#include "backends/common/layer_segment.h"
+#include "backends/native/conv_kernels.h"
+#include "backends/native/other_kernels.h"
+#include "core/plugins.h"
+
+namespace libscout {
+namespace {
+
+using native_nn::ConvAlgorithm;
+
+class NativeBackend final : public Backend {
+ public:
+  std::string name() const override { return "native"; }
+
+  Support supports(const Graph&, const Layer&) const override { return Support::yes(); }
+
+  std::unique_ptr<Segment> prepare(const SegmentSpec& spec, const ExecOptions& opts) override {
+    const int threads = std::max(1, opts.threads);
+    auto& pool = pools_[threads];
+    if (!pool) pool = std::make_unique<gemm::native::ThreadPool>(threads);
+    threads_ = pool->threads();
+    native_nn::KernelEnv env{pool.get(), native_nn::default_packed_gemm(),
+                             &native_nn::best_simd_kernels(), &scratch_};
+    auto segment = std::make_unique<LayerSegment>();
+    for (LayerId id : spec.layers) {
+      const Layer& l = spec.graph->layers[id];
+      if (l.op == OpKind::kConv2d) {
+        const ConvAlgorithm a = native_nn::choose_conv_algorithm(*spec.graph, l);
+        ++algorithm_counts_[native_nn::conv_algorithm_name(a)];
+        segment->add(id, native_nn::make_conv_kernel(*spec.graph, l, a, env));
+      } else {
+        segment->add(id, native_nn::make_other_kernel(*spec.graph, l, env));
+      }
+    }
+    ukernel_ = std::string(env.gemm.kernel->name);
+    simd_ = env.simd->name;
+    return segment;
+  }
+
+  // The kernels chosen: the SGEMM micro-kernel, the vector build, and how many convolutions of
+  // the prepared segments use each algorithm ("winograd_f4x4 13, gemm 7").
+  nlohmann::json settings() const override {
+    nlohmann::json j = {{"library_version", "libscout native 1"}};
+    if (threads_ > 0) j["threads"] = threads_;
+    if (!ukernel_.empty()) j["ukernel"] = ukernel_;
+    if (!simd_.empty()) j["simd"] = simd_;
+    std::string convs;
+    for (const auto& [name, count] : algorithm_counts_) {
+      convs += (convs.empty() ? "" : ", ") + name + " " + std::to_string(count);
+    }
+    if (!convs.empty()) j["conv_algorithms"] = convs;
+    return j;
+  }
+
+ private:
+  int threads_ = 0;
+  std::string ukernel_, simd_;
+  std::map<std::string, int> algorithm_counts_;
+  // One pool per thread count; segments keep pointers, the backend outlives its engines.
+  std::map<int, std::unique_ptr<gemm::native::ThreadPool>> pools_;
+  native_nn::GemmScratch scratch_;
+};
+
+}  // namespace
+}  // namespace libscout
+
+LIBSCOUT_PLUGIN_PROVIDES("backend", "native");
+LIBSCOUT_PLUGIN_ENTRY libscout_register_plugin(libscout::PluginRegistry& registry) {
+  registry.add_backend({"native",
+                        "libscout's own kernels in NCHW: Winograd F(4x4,3x3), direct depthwise, "
+                        "GEMM on packed weights (native SGEMM micro-kernels and thread pool)",
+                        [] { return std::string(); },
+                        [] { return std::make_unique<libscout::NativeBackend>(); }});
+}

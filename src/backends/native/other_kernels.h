@@ -1,0 +1,14 @@
+// The native backend's kernels for everything but convolutions: fully connected layers on the
+// native SGEMM, the other ops on the reference's portable float code.
+#pragma once
+
+#include <memory>
+
+#include "backends/native/conv_kernels.h"
+
+namespace libscout::native_nn {
+
+std::unique_ptr<LayerKernel> make_other_kernel(const Graph& g, const Layer& l,
+                                               const KernelEnv& env);
+
+}  // namespace libscout::native_nn

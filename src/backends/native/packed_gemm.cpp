@@ -1,0 +1,161 @@
+#include "backends/native/packed_gemm.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace libscout::native_nn {
+
+using gemm::native::SgemmUkernel;
+
+void apply_epilogue(const Epilogue& e, int row0, int rows, int cols, float* c, std::size_t ldc) {
+  if (e.bias == nullptr && e.activation == Activation::kNone) return;
+  const float hi = e.activation == Activation::kRelu6 ? 6.0f : 3.4e38f;
+  const bool clamp = e.activation != Activation::kNone;
+  for (int r = 0; r < rows; ++r) {
+    float* p = c + r * ldc;
+    const float b = e.bias ? e.bias[row0 + r] : 0.0f;
+    if (clamp) {
+      for (int j = 0; j < cols; ++j) p[j] = std::min(std::max(p[j] + b, 0.0f), hi);
+    } else {
+      for (int j = 0; j < cols; ++j) p[j] += b;
+    }
+  }
+}
+
+PackedMatrix::PackedMatrix(const float* a, int m, int k, std::size_t lda, int mr)
+    : m_(m), k_(k), mr_(mr), panels_((m + mr - 1) / mr) {
+  data_ = allocate_floats(static_cast<std::size_t>(panels_) * mr * k + 16);  // zero-filled
+  for (int p = 0; p < panels_; ++p) {
+    float* dst = data_.get() + static_cast<std::size_t>(p) * mr * k;
+    const int rows = std::min(mr, m - p * mr);
+    for (int r = 0; r < rows; ++r) {
+      const float* src = a + (static_cast<std::size_t>(p) * mr + r) * lda;
+      for (int q = 0; q < k; ++q) dst[static_cast<std::size_t>(q) * mr + r] = src[q];
+    }
+  }
+}
+
+float* GemmScratch::task_buffer(int task, std::size_t floats) {
+  if (buffers_.size() <= static_cast<std::size_t>(task)) {
+    buffers_.resize(task + 1);
+    sizes_.resize(task + 1, 0);
+  }
+  if (sizes_[task] < floats) {
+    buffers_[task] = allocate_floats(floats);
+    sizes_[task] = floats;
+  }
+  return buffers_[task].get();
+}
+
+PackedGemm default_packed_gemm() {
+  const SgemmUkernel& k = gemm::native::best_sgemm_ukernel();
+  return {&k, gemm::native::sgemm_blocking(k)};
+}
+
+namespace {
+
+// Rows [k0, k0 + kc) and columns [j0, j0 + nc) of B as NR-wide panels (kc groups of NR floats),
+// the last panel padded with zeros.
+void pack_b(const float* b, std::size_t ldb, int k0, int kc, int j0, int nc, int nr, float* dst) {
+  for (int j = 0; j < nc; j += nr) {
+    const int w = std::min(nr, nc - j);
+    const float* src = b + static_cast<std::size_t>(k0) * ldb + j0 + j;
+    for (int p = 0; p < kc; ++p, dst += nr) {
+      std::memcpy(dst, src + p * ldb, sizeof(float) * w);
+      if (w < nr) std::fill(dst + w, dst + nr, 0.0f);
+    }
+  }
+}
+
+struct Problem {
+  const SgemmUkernel* kernel;
+  const PackedMatrix* a;
+  const float* b;
+  std::size_t ldb;
+  int n;
+  float* c;
+  std::size_t ldc;
+  Epilogue epilogue;
+};
+
+// One MR x NR tile of C at (panel ip, column col) over the depth slice [k0, k0 + kc).
+void tile(const Problem& pr, int ip, int col, int k0, int kc, const float* bp, bool first,
+          bool last) {
+  const int mr = pr.kernel->mr, nr = pr.kernel->nr;
+  const int rows = std::min(mr, pr.a->m() - ip * mr), cols = std::min(nr, pr.n - col);
+  const float* ap = pr.a->panel(ip) + static_cast<std::size_t>(k0) * mr;
+  float* cp = pr.c + static_cast<std::size_t>(ip) * mr * pr.ldc + col;
+  if (rows == mr && cols == nr) {
+    pr.kernel->fn(kc, ap, bp, cp, pr.ldc, first ? 0.0f : 1.0f);
+    if (last) apply_epilogue(pr.epilogue, ip * mr, rows, cols, cp, pr.ldc);
+    return;
+  }
+  alignas(64) float tmp[gemm::native::kMaxUkernelTile];
+  if (!first) {
+    std::fill_n(tmp, mr * nr, 0.0f);
+    for (int r = 0; r < rows; ++r) std::memcpy(tmp + r * nr, cp + r * pr.ldc, sizeof(float) * cols);
+  }
+  pr.kernel->fn(kc, ap, bp, tmp, nr, first ? 0.0f : 1.0f);
+  if (last) apply_epilogue(pr.epilogue, ip * mr, rows, cols, tmp, nr);
+  for (int r = 0; r < rows; ++r) std::memcpy(cp + r * pr.ldc, tmp + r * nr, sizeof(float) * cols);
+}
+
+// Row panels [p0, p1) times columns [c0, c1) of C, the five BLIS loops with A already packed.
+void block(const Problem& pr, const gemm::native::SgemmBlocking& blk, int p0, int p1, int c0,
+           int c1, float* buf) {
+  const int nr = pr.kernel->nr, mr = pr.kernel->mr, k = pr.a->k();
+  const int slices = std::max(1, (k + blk.kc - 1) / blk.kc);
+  const int kc = (k + slices - 1) / slices;
+  const int mc_panels = std::max(1, blk.mc / mr);
+  const int nc = std::max(nr, blk.nc / nr * nr);
+  for (int jc = c0; jc < c1; jc += nc) {
+    const int ncb = std::min(nc, c1 - jc);
+    for (int k0 = 0; k0 < k; k0 += kc) {
+      const int kcb = std::min(kc, k - k0);
+      pack_b(pr.b, pr.ldb, k0, kcb, jc, ncb, nr, buf);
+      for (int ic = p0; ic < p1; ic += mc_panels) {
+        const int ie = std::min(p1, ic + mc_panels);
+        for (int jr = 0; jr < ncb; jr += nr) {
+          const float* bp = buf + static_cast<std::size_t>(jr) * kcb;
+          for (int ip = ic; ip < ie; ++ip) {
+            tile(pr, ip, jc + jr, k0, kcb, bp, k0 == 0, k0 + kcb == k);
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void gemm_packed_a(const PackedGemm& gemm, const PackedMatrix& a, const float* b, std::size_t ldb,
+                   int n, float* c, std::size_t ldc, const Epilogue& epilogue,
+                   gemm::native::ThreadPool& pool, GemmScratch& scratch) {
+  const SgemmUkernel& kern = *gemm.kernel;
+  if (a.m() == 0 || n == 0) return;
+  const Problem pr{&kern, &a, b, ldb, n, c, ldc, epilogue};
+  const int col_panels = (n + kern.nr - 1) / kern.nr;
+  const double kmacs = double(a.m()) * n * a.k() / 1000.0;
+  const int min_kmacs = std::max(1, gemm.blocking.min_task_kmacs);
+  int tasks = std::min<int>(pool.threads(), std::max(1.0, kmacs / min_kmacs));
+  const bool split_cols = col_panels >= 2 * tasks || a.panels() < tasks;
+  tasks = std::max(1, std::min(tasks, split_cols ? col_panels : a.panels()));
+  const int slices = std::max(1, (a.k() + gemm.blocking.kc - 1) / gemm.blocking.kc);
+  const int kc = (a.k() + slices - 1) / slices;
+  const int nc = std::max(kern.nr, gemm.blocking.nc / kern.nr * kern.nr);
+  const std::size_t buf_floats = static_cast<std::size_t>(kc) * (nc + kern.nr);
+  std::vector<float*> bufs(tasks);
+  for (int t = 0; t < tasks; ++t) bufs[t] = scratch.task_buffer(t, buf_floats);
+  auto run = [&](std::size_t t) {
+    const int total = split_cols ? col_panels : a.panels();
+    const int lo = static_cast<int>(t * total / tasks), hi = static_cast<int>((t + 1) * total / tasks);
+    if (split_cols) {
+      block(pr, gemm.blocking, 0, a.panels(), lo * kern.nr, std::min(n, hi * kern.nr), bufs[t]);
+    } else {
+      block(pr, gemm.blocking, lo, hi, 0, n, bufs[t]);
+    }
+  };
+  pool.parallel_for(static_cast<std::size_t>(tasks), run);
+}
+
+}  // namespace libscout::native_nn

@@ -1,0 +1,71 @@
+// The native backend's GEMM for convolutions: C (M x N) = A (M x K, the weights, packed once in
+// prepare) * B (K x N, activations read in place, row-major) with the bias per row of C and the
+// activation applied to each tile of C while it is still in L1 (no second pass over the output).
+// It drives the native SGEMM's micro-kernels (gemm/native/sgemm_ukernels.h) directly: A is packed
+// into the kernel's MR-tall panels for the whole depth once, B is packed per (kc x nc) block,
+// threads take contiguous column ranges (rows when there are too few columns) on the native
+// SGEMM's thread pool.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "core/graph.h"
+#include "core/tensor.h"
+#include "gemm/native/sgemm_ukernels.h"
+#include "gemm/native/thread_pool.h"
+
+namespace libscout::native_nn {
+
+// Bias per output row (may be null) and the activation, applied when a tile of C is final.
+struct Epilogue {
+  const float* bias = nullptr;
+  Activation activation = Activation::kNone;
+};
+
+// Applies `e` to rows [row0, row0 + rows) of a tile with `cols` columns.
+void apply_epilogue(const Epilogue& e, int row0, int rows, int cols, float* c, std::size_t ldc);
+
+// A (M x K) packed into MR-tall panels of the micro-kernel, full depth: panel p holds rows
+// [p*MR, p*MR + MR) as K groups of MR floats (rows past M are zeros), so the slice [k0, k0 + kc)
+// of a panel is contiguous at panel(p) + k0 * MR.
+class PackedMatrix {
+ public:
+  PackedMatrix() = default;
+  PackedMatrix(const float* a, int m, int k, std::size_t lda, int mr);
+  int m() const { return m_; }
+  int k() const { return k_; }
+  int panels() const { return panels_; }
+  const float* panel(int p) const { return data_.get() + static_cast<std::size_t>(p) * mr_ * k_; }
+
+ private:
+  int m_ = 0, k_ = 0, mr_ = 1, panels_ = 0;
+  std::unique_ptr<float[], AlignedFree> data_;
+};
+
+// Packing buffers of each task, kept between runs.
+class GemmScratch {
+ public:
+  float* task_buffer(int task, std::size_t floats);
+
+ private:
+  std::vector<std::unique_ptr<float[], AlignedFree>> buffers_;
+  std::vector<std::size_t> sizes_;
+};
+
+struct PackedGemm {
+  const gemm::native::SgemmUkernel* kernel = nullptr;
+  gemm::native::SgemmBlocking blocking;
+};
+
+// The micro-kernel and block sizes the native SGEMM provider uses on this CPU.
+PackedGemm default_packed_gemm();
+
+// C := A * B (+ epilogue). B is K x N with row stride ldb; C is M x N with row stride ldc.
+// A must be packed with gemm.kernel->mr. Call task_buffer-free from one thread at a time.
+void gemm_packed_a(const PackedGemm& gemm, const PackedMatrix& a, const float* b, std::size_t ldb,
+                   int n, float* c, std::size_t ldc, const Epilogue& epilogue,
+                   gemm::native::ThreadPool& pool, GemmScratch& scratch);
+
+}  // namespace libscout::native_nn

@@ -1,0 +1,163 @@
+// Each native kernel against its reference twin on edge shapes: widths around the vector lanes
+// and the 4-vector blocks, channels off the micro-kernel's tiles, depths over the K slice,
+// asymmetric and missing padding, batches, every fused activation, one and two threads, and every
+// vector build this CPU runs (the portable one included).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "backends/native/packed_gemm.h"
+#include "backends/native/winograd.h"
+#include "kernel_check.h"
+#include "models/graph_builder.h"
+#include "support/conv_params.h"
+
+namespace libscout::native_nn {
+namespace {
+
+using libscout::testing::square_conv;
+using testing::expect_layer_matches;
+using testing::simd_builds;
+
+Graph conv_graph(Shape in, Conv2dParams p, Activation act) {
+  p.activation = act;
+  GraphBuilder b("conv", in, 404);
+  const ValueId y = b.conv(b.input(), "conv", p);
+  return b.finish({y});
+}
+
+constexpr Activation kActivations[] = {Activation::kNone, Activation::kRelu, Activation::kRelu6};
+
+TEST(NativeKernels, DepthwiseMatchesReference) {
+  struct Case {
+    Shape in;
+    int stride, pad;
+  };
+  const Case cases[] = {
+      {{1, 13, 9, 11}, 1, 1},  {{2, 24, 16, 16}, 2, 1}, {{1, 17, 7, 7}, 2, 1},
+      {{1, 8, 6, 6}, 1, 0},    {{1, 5, 1, 1}, 1, 1},    {{1, 3, 2, 37}, 2, 1},
+      {{1, 4, 5, 65}, 1, 1},   {{1, 4, 3, 130}, 2, 1},  {{1, 6, 17, 33}, 1, 2},
+      {{1, 2, 9, 8}, 2, 0},    {{1, 3, 4, 16}, 1, 1},   {{1, 3, 5, 129}, 2, 2},
+  };
+  for (const SimdKernels* simd : simd_builds()) {
+    for (const Case& c : cases) {
+      for (Activation act : kActivations) {
+        const Graph g = conv_graph(c.in, square_conv(c.in.c, 3, c.stride, c.pad, c.in.c), act);
+        ASSERT_TRUE(depthwise_applies(g, g.layers[0]));
+        for (int threads : {1, 2}) {
+          expect_layer_matches(g, ConvAlgorithm::kDepthwise, *simd, threads, 1e-6,
+                               "depthwise " + c.in.str() + " " + activation_name(act));
+        }
+      }
+    }
+  }
+}
+
+TEST(NativeKernels, DepthwiseAsymmetricPadding) {  // TensorFlow's SAME at stride 2
+  Conv2dParams p = square_conv(7, 3, 2, 0, 7);
+  p.pad_bottom = p.pad_right = 1;
+  for (const SimdKernels* simd : simd_builds()) {
+    expect_layer_matches(conv_graph({1, 7, 10, 12}, p, Activation::kRelu6),
+                         ConvAlgorithm::kDepthwise, *simd, 1, 1e-6, "depthwise SAME");
+  }
+}
+
+TEST(NativeKernels, GemmConvMatchesReference) {
+  struct Case {
+    Shape in;
+    Conv2dParams p;
+  };
+  const Case cases[] = {
+      {{1, 19, 5, 3}, square_conv(37, 1, 1, 0)},      {{3, 40, 1, 1}, square_conv(9, 1, 1, 0)},
+      {{1, 20, 6, 6}, square_conv(28, 3, 2, 1, 4)},   {{1, 3, 33, 33}, square_conv(32, 3, 2, 1)},
+      {{2, 3, 23, 23}, square_conv(16, 7, 2, 3)},     {{1, 700, 3, 5}, square_conv(13, 1, 1, 0)},
+      {{1, 6, 8, 8}, square_conv(12, 3, 1, 1, 6)},    {{1, 16, 9, 9}, square_conv(24, 1, 2, 0)},
+      {{1, 8, 7, 7}, square_conv(6, 3, 1, 1)},        {{1, 5, 40, 41}, square_conv(17, 1, 1, 0)},
+  };
+  for (const Case& c : cases) {
+    for (Activation act : kActivations) {
+      for (int threads : {1, 2}) {
+        expect_layer_matches(conv_graph(c.in, c.p, act), ConvAlgorithm::kGemm,
+                             *simd_builds().front(), threads, 1e-5, "gemm " + c.in.str());
+      }
+    }
+  }
+}
+
+// F(4x4, 3x3) in float: a per-layer bound of 2e-5 relative L2 on seeded data (measured errors are
+// printed); the whole-network bound is checked in models_test.cpp.
+TEST(NativeKernels, WinogradMatchesReference) {
+  struct Case {
+    Shape in;
+    int cout, pad;
+  };
+  const Case cases[] = {
+      {{1, 16, 4, 4}, 16, 1},   {{1, 16, 7, 7}, 16, 1},    {{2, 17, 9, 13}, 19, 1},
+      {{1, 64, 14, 14}, 64, 1}, {{1, 32, 5, 29}, 40, 0},   {{1, 24, 11, 10}, 33, 2},
+      {{1, 520, 6, 6}, 16, 1},  {{3, 16, 1, 1}, 16, 1},    {{1, 48, 56, 56}, 32, 1},
+  };
+  double worst = 0;
+  for (const SimdKernels* simd : simd_builds()) {
+    for (const Case& c : cases) {
+      for (Activation act : kActivations) {
+        const Graph g = conv_graph(c.in, square_conv(c.cout, 3, 1, c.pad), act);
+        ASSERT_TRUE(winograd_applies(g, g.layers[0]));
+        for (int threads : {1, 2}) {
+          worst = std::max(worst, expect_layer_matches(g, ConvAlgorithm::kWinograd, *simd,
+                                                       threads, 2e-5, "winograd " + c.in.str()));
+        }
+      }
+    }
+  }
+  std::printf("winograd F(4x4,3x3): worst per-layer relative L2 error %.3g\n", worst);
+}
+
+TEST(NativeKernels, WinogradWeightTransformOfADeltaKernel) {
+  // g = delta at the centre: U = G e1 G^T = column 1 of G times its transpose.
+  const float g[9] = {0, 0, 0, 0, 1, 0, 0, 0, 0};
+  const auto u = winograd_weight_transform(g);
+  const double col[6] = {0, -1.0 / 6, 1.0 / 6, 1.0 / 12, -1.0 / 12, 0};
+  for (int i = 0; i < 6; ++i) {
+    for (int j = 0; j < 6; ++j) EXPECT_NEAR(u[i * 6 + j], col[i] * col[j], 1e-15) << i << "," << j;
+  }
+}
+
+// C = A B + bias, activation, against double sums: rows and columns around the tile, depths over
+// the K slice, both ways of splitting the work between threads.
+TEST(NativeKernels, PackedGemmMatchesDoubleProduct) {
+  const PackedGemm gemm = default_packed_gemm();
+  const int mr = gemm.kernel->mr, nr = gemm.kernel->nr, kc = gemm.blocking.kc;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  gemm::native::ThreadPool pool(2);
+  GemmScratch scratch;
+  for (int m : {1, mr - 1, mr, mr + 1, 4 * mr + 3}) {
+    for (int n : {1, nr - 1, nr, nr + 1, 9 * nr + 5}) {
+      for (int k : {1, 7, kc + 3}) {
+        std::vector<float> a(m * k), b(k * (n + 3)), bias(m), c(m * (n + 2), -7.0f);
+        for (float& v : a) v = dist(rng);
+        for (float& v : b) v = dist(rng);
+        for (float& v : bias) v = dist(rng);
+        const PackedMatrix pa(a.data(), m, k, k, mr);
+        gemm_packed_a(gemm, pa, b.data(), n + 3, n, c.data(), n + 2,
+                      {bias.data(), Activation::kRelu6}, pool, scratch);
+        for (int i = 0; i < m; ++i) {
+          for (int j = 0; j < n + 2; ++j) {
+            double want = -7.0;
+            if (j < n) {
+              want = bias[i];
+              for (int p = 0; p < k; ++p) want += double(a[i * k + p]) * b[p * (n + 3) + j];
+              want = std::min(std::max(want, 0.0), 6.0);
+            }
+            ASSERT_NEAR(c[i * (n + 2) + j], want, 1e-4 * (1 + k / 64))
+                << "m " << m << " n " << n << " k " << k << " at (" << i << ", " << j << ")";
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace libscout::native_nn
