@@ -108,9 +108,13 @@ std::string set_up(const Workbench& wb, Candidate& c) {
       std::snprintf(why, sizeof why, "failed validation (relative L2 error %.3g)", err);
       return why;
     }
-    const auto t0 = Clock::now();
-    c.whole->run();
-    c.whole_ms = ms_since(t0);
+    // The fastest of three: one inference disturbed by other work must not leave a backend out.
+    c.whole_ms = kUnsupported;
+    for (int i = 0; i < 3; ++i) {
+      const auto t0 = Clock::now();
+      c.whole->run();
+      c.whole_ms = std::min(c.whole_ms, ms_since(t0));
+    }
   } catch (const Error& e) {
     return e.what();
   }
