@@ -84,29 +84,36 @@ class GemmConv final : public LayerKernel {
   std::vector<PackedMatrix> weights_;
 };
 
-// Pads one channel plane with zeros and splits its columns into `stride` phases, as
-// DepthwisePlane describes; returns the plane's description without weights and output.
-DepthwisePlane pack_depthwise_plane(const float* x, const Shape& in, const Shape& out,
-                                    const Conv2dParams& p, float* buf, long pitch) {
+// Copies one channel plane into a buffer laid out as DepthwisePlane describes (zero padding
+// made real, columns split into `stride` phases). The buffer's padding is zeroed once per run and
+// never written here: every plane of a layer has the same geometry, so only the input's own rows
+// and columns are copied.
+DepthwisePlane pack_depthwise_plane(const SimdKernels& simd, const float* x, const Shape& in,
+                                    const Shape& out, const Conv2dParams& p, float* buf,
+                                    long pitch) {
   const int s = p.stride_w, rows = (out.h - 1) * p.stride_h + 3, cols = (out.w - 1) * s + 3;
   const std::size_t phase_floats = static_cast<std::size_t>(rows) * pitch;
-  for (int y = 0; y < rows; ++y) {
-    const int iy = y - p.pad_top;
-    float* dst[2] = {buf + y * pitch, buf + phase_floats + y * pitch};
-    if (iy < 0 || iy >= in.h) {
-      for (int r = 0; r < s; ++r) std::fill_n(dst[r], (cols + s - 1) / s, 0.0f);
-      continue;
-    }
-    const float* src = x + static_cast<std::size_t>(iy) * in.w;
-    const int lo = std::min(cols, p.pad_left), hi = std::max(lo, std::min(cols, p.pad_left + in.w));
+  const int y0 = std::max(0, p.pad_top), y1 = std::min(rows, p.pad_top + in.h);
+  const int lo = std::min(cols, p.pad_left), hi = std::max(lo, std::min(cols, p.pad_left + in.w));
+  for (int y = y0; y < y1; ++y) {
+    const float* src = x + static_cast<std::size_t>(y - p.pad_top) * in.w - p.pad_left;
+    float* dst = buf + y * pitch;
     if (s == 1) {
-      std::fill(dst[0], dst[0] + lo, 0.0f);
-      std::memcpy(dst[0] + lo, src + lo - p.pad_left, sizeof(float) * (hi - lo));
-      std::fill(dst[0] + hi, dst[0] + cols, 0.0f);
+      for (int c = lo; c < hi; ++c) dst[c] = src[c];
       continue;
     }
-    for (int c = 0; c < cols; ++c) {
-      dst[c & 1][c >> 1] = c >= lo && c < hi ? src[c - p.pad_left] : 0.0f;
+    // Phase r holds padded columns 2i + r; both phases share the indices [i0, i1).
+    int first[2], last[2];
+    for (int r = 0; r < 2; ++r) {
+      first[r] = (lo - r + 1) / 2;
+      last[r] = std::max(first[r], (hi - r + 1) / 2);
+    }
+    const int i0 = std::max(first[0], first[1]), i1 = std::max(i0, std::min(last[0], last[1]));
+    simd.deinterleave(src + 2 * i0, i1 - i0, dst + i0, dst + phase_floats + i0);
+    for (int r = 0; r < 2; ++r) {
+      float* d = dst + r * phase_floats;
+      for (int i = first[r]; i < std::min(i0, last[r]); ++i) d[i] = src[2 * i + r];
+      for (int i = std::max(i1, first[r]); i < last[r]; ++i) d[i] = src[2 * i + r];
     }
   }
   DepthwisePlane plane{};
@@ -140,9 +147,10 @@ class DepthwiseConv final : public LayerKernel {
     const int planes = in_.n * in_.c;
     parallel_chunks(*env_.pool, planes, [&](int task, int begin, int end) {
       float* buf = ctx.workspace + task * plane_floats_;
+      std::fill_n(buf, plane_floats_, 0.0f);
       for (int nc = begin; nc < end; ++nc) {
         const int c = nc % in_.c;
-        DepthwisePlane plane = pack_depthwise_plane(x + nc * in_.plane(), in_, out_,
+        DepthwisePlane plane = pack_depthwise_plane(*env_.simd, x + nc * in_.plane(), in_, out_,
                                                     layer_.conv(), buf, pitch_);
         plane.w = layer_.weight.data() + 9 * c;
         plane.bias = layer_.bias.empty() ? 0.0f : layer_.bias[c];

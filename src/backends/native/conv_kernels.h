@@ -48,10 +48,4 @@ void parallel_chunks(gemm::native::ThreadPool& pool, int count, Fn&& fn) {
   pool.parallel_for(static_cast<std::size_t>(tasks), body);
 }
 
-// Clamp bounds of an activation.
-inline void activation_bounds(Activation a, float& lo, float& hi) {
-  lo = a == Activation::kNone ? -3.4e38f : 0.0f;
-  hi = a == Activation::kRelu6 ? 6.0f : 3.4e38f;
-}
-
 }  // namespace libscout::native_nn

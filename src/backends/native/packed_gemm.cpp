@@ -7,21 +7,6 @@ namespace libscout::native_nn {
 
 using gemm::native::SgemmUkernel;
 
-void apply_epilogue(const Epilogue& e, int row0, int rows, int cols, float* c, std::size_t ldc) {
-  if (e.bias == nullptr && e.activation == Activation::kNone) return;
-  const float hi = e.activation == Activation::kRelu6 ? 6.0f : 3.4e38f;
-  const bool clamp = e.activation != Activation::kNone;
-  for (int r = 0; r < rows; ++r) {
-    float* p = c + r * ldc;
-    const float b = e.bias ? e.bias[row0 + r] : 0.0f;
-    if (clamp) {
-      for (int j = 0; j < cols; ++j) p[j] = std::min(std::max(p[j] + b, 0.0f), hi);
-    } else {
-      for (int j = 0; j < cols; ++j) p[j] += b;
-    }
-  }
-}
-
 PackedMatrix::PackedMatrix(const float* a, int m, int k, std::size_t lda, int mr)
     : m_(m), k_(k), mr_(mr), panels_((m + mr - 1) / mr) {
   data_ = allocate_floats(static_cast<std::size_t>(panels_) * mr * k + 16);  // zero-filled
@@ -49,7 +34,7 @@ float* GemmScratch::task_buffer(int task, std::size_t floats) {
 
 PackedGemm default_packed_gemm() {
   const SgemmUkernel& k = gemm::native::best_sgemm_ukernel();
-  return {&k, gemm::native::sgemm_blocking(k)};
+  return {&k, gemm::native::sgemm_blocking(k), &best_simd_kernels()};
 }
 
 namespace {
@@ -69,6 +54,7 @@ void pack_b(const float* b, std::size_t ldb, int k0, int kc, int j0, int nc, int
 
 struct Problem {
   const SgemmUkernel* kernel;
+  const SimdKernels* simd;
   const PackedMatrix* a;
   const float* b;
   std::size_t ldb;
@@ -76,6 +62,14 @@ struct Problem {
   float* c;
   std::size_t ldc;
   Epilogue epilogue;
+  float lo, hi;  // the activation's clamp
+  bool has_epilogue;
+
+  void finish(int row0, int rows, int cols, float* tile, std::size_t ld) const {
+    if (!has_epilogue) return;
+    const float* bias = epilogue.bias ? epilogue.bias + row0 : nullptr;
+    simd->tile_epilogue({tile, static_cast<long>(ld), rows, cols, bias, lo, hi});
+  }
 };
 
 // One MR x NR tile of C at (panel ip, column col) over the depth slice [k0, k0 + kc).
@@ -87,7 +81,7 @@ void tile(const Problem& pr, int ip, int col, int k0, int kc, const float* bp, b
   float* cp = pr.c + static_cast<std::size_t>(ip) * mr * pr.ldc + col;
   if (rows == mr && cols == nr) {
     pr.kernel->fn(kc, ap, bp, cp, pr.ldc, first ? 0.0f : 1.0f);
-    if (last) apply_epilogue(pr.epilogue, ip * mr, rows, cols, cp, pr.ldc);
+    if (last) pr.finish(ip * mr, rows, cols, cp, pr.ldc);
     return;
   }
   alignas(64) float tmp[gemm::native::kMaxUkernelTile];
@@ -96,7 +90,7 @@ void tile(const Problem& pr, int ip, int col, int k0, int kc, const float* bp, b
     for (int r = 0; r < rows; ++r) std::memcpy(tmp + r * nr, cp + r * pr.ldc, sizeof(float) * cols);
   }
   pr.kernel->fn(kc, ap, bp, tmp, nr, first ? 0.0f : 1.0f);
-  if (last) apply_epilogue(pr.epilogue, ip * mr, rows, cols, tmp, nr);
+  if (last) pr.finish(ip * mr, rows, cols, tmp, nr);
   for (int r = 0; r < rows; ++r) std::memcpy(cp + r * pr.ldc, tmp + r * nr, sizeof(float) * cols);
 }
 
@@ -133,7 +127,9 @@ void gemm_packed_a(const PackedGemm& gemm, const PackedMatrix& a, const float* b
                    gemm::native::ThreadPool& pool, GemmScratch& scratch) {
   const SgemmUkernel& kern = *gemm.kernel;
   if (a.m() == 0 || n == 0) return;
-  const Problem pr{&kern, &a, b, ldb, n, c, ldc, epilogue};
+  Problem pr{&kern, gemm.simd, &a, b, ldb, n, c, ldc, epilogue, 0.0f, 0.0f, false};
+  activation_bounds(epilogue.activation, pr.lo, pr.hi);
+  pr.has_epilogue = epilogue.bias != nullptr || epilogue.activation != Activation::kNone;
   const int col_panels = (n + kern.nr - 1) / kern.nr;
   const double kmacs = double(a.m()) * n * a.k() / 1000.0;
   const int min_kmacs = std::max(1, gemm.blocking.min_task_kmacs);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/graph.h"
+#include "backends/native/simd_kernels.h"
 #include "core/tensor.h"
 #include "gemm/native/sgemm_ukernels.h"
 #include "gemm/native/thread_pool.h"
@@ -24,8 +25,11 @@ struct Epilogue {
   Activation activation = Activation::kNone;
 };
 
-// Applies `e` to rows [row0, row0 + rows) of a tile with `cols` columns.
-void apply_epilogue(const Epilogue& e, int row0, int rows, int cols, float* c, std::size_t ldc);
+// Clamp bounds of an activation.
+inline void activation_bounds(Activation a, float& lo, float& hi) {
+  lo = a == Activation::kNone ? -3.4e38f : 0.0f;
+  hi = a == Activation::kRelu6 ? 6.0f : 3.4e38f;
+}
 
 // A (M x K) packed into MR-tall panels of the micro-kernel, full depth: panel p holds rows
 // [p*MR, p*MR + MR) as K groups of MR floats (rows past M are zeros), so the slice [k0, k0 + kc)
@@ -57,9 +61,11 @@ class GemmScratch {
 struct PackedGemm {
   const gemm::native::SgemmUkernel* kernel = nullptr;
   gemm::native::SgemmBlocking blocking;
+  const SimdKernels* simd = nullptr;  // its tile_epilogue applies the epilogue
 };
 
-// The micro-kernel and block sizes the native SGEMM provider uses on this CPU.
+// The micro-kernel and block sizes the native SGEMM provider uses on this CPU, and the fastest
+// vector kernels.
 PackedGemm default_packed_gemm();
 
 // C := A * B (+ epilogue). B is K x N with row stride ldb; C is M x N with row stride ldc.

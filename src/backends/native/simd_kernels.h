@@ -36,12 +36,24 @@ struct WinogradOutputArgs {
   float lo, hi;
 };
 
+// Bias per row (may be null) and the clamp over a rows x cols tile of C (row stride ldc).
+struct TileEpilogue {
+  float* c;
+  long ldc;
+  int rows, cols;
+  const float* bias;
+  float lo, hi;
+};
+
 struct SimdKernels {
   const char* name;      // "avx2", "avx512", "neon", "portable"
   int winograd_lanes;    // tiles per call of the Winograd transforms
   void (*depthwise3x3)(const DepthwisePlane& p);
   void (*winograd_input)(const float* d, float* v);
   void (*winograd_output)(const WinogradOutputArgs& a);
+  void (*tile_epilogue)(const TileEpilogue& e);
+  // even[i] = src[2i], odd[i] = src[2i + 1] for i < n (stride-2 depthwise packing).
+  void (*deinterleave)(const float* src, long n, float* even, float* odd);
 };
 
 namespace portable {
