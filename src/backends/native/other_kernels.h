@@ -1,5 +1,6 @@
 // The native backend's kernels for everything but convolutions: fully connected layers on the
-// native SGEMM, the other ops on the reference's portable float code.
+// native SGEMM, additions with their activation in one vectorized pass, the other ops on the
+// reference's portable float code.
 #pragma once
 
 #include <memory>
