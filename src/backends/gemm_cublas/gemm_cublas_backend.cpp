@@ -47,6 +47,9 @@ class GemmCublasBackend final : public Backend {
     s["cuda_graph"] = graph_ ? "on" : "off";
     s["math"] = tf32_ ? "TF32" : "FP32";
     s["cublas"] = cublas_version();
+    // The row's own fields: the library's version, and one host thread driving the GPU.
+    s["library_version"] = "cuBLAS " + cublas_version();
+    s["threads"] = 1;
     const cuda::GpuDescription gpu = cuda::describe_gpu();
     s["gpu"] = gpu.name;
     s["compute_capability"] =
