@@ -174,43 +174,8 @@ nlohmann::json method_json(const RunCommandOptions& o) {
   return j;
 }
 
-int run(RunCommandOptions& o) {
-  inject_fault(o.bench.backend);
-  if (!o.input_shape.empty()) o.bench.model_options.input_shape = parse_input_shape(o.input_shape);
-  const std::vector<int> cores = apply_cpu_choice(o.cpus);
-  const double busy = busy_cores(0.2);  // before any work: the load of everything else
-  if (const std::string warning = busy_machine_warning(busy); !warning.empty()) {
-    std::fprintf(stderr, "libscout: warning: %s\n", warning.c_str());
-  }
-  if (o.cpus.given() && o.bench.threads > static_cast<int>(cores.size())) {
-    std::fprintf(stderr, "libscout: note: %d threads on %zu core(s)\n", o.bench.threads,
-                 cores.size());
-  }
-  for (const std::string& p : o.blas_libs) gemm::register_blas_library(p);
-  if (!o.json_path.empty()) check_writable(o.json_path);
-  if (o.bench.backend == "auto") {
-    if (!o.input_npy.empty() || !o.output_npy.empty()) {
-      throw Error("--input and --output run one backend; with --backend auto, time the plan "
-                  "here and run its backends' layers with --per-layer");
-    }
-    resolve_planned_backend(o.bench, o.plan_path);
-  } else if (!o.plan_path.empty()) {
-    throw Error("--plan is for --backend auto (got --backend " + o.bench.backend + ")");
-  }
-  const BenchmarkOptions& b = o.bench;
-  if (!o.input_npy.empty() || !o.output_npy.empty()) run_user_io(o);
-  // The meter is opened before any work, so a bad --meter fails at once.
-  std::unique_ptr<power::Meter> meter;
-  power::EnergyOutcome energy;
-  EngineHook hook;
-  if (o.energy) {
-    meter = power::create_meter(o.meter, o.meter_options,
-                                device_kind_name(backend_device(b.backend)));
-    hook = power::energy_hook(*meter, o.energy_options, &energy);
-  }
-  BenchmarkResult r = benchmark_model(b, nullptr, hook);
-  r.extra["busy_cores_at_start"] = busy;
-  if (o.energy && !r.validation.passed) r.extra["energy"] = nullptr;  // never measured
+// The result for a person: what ran, validation, latency, device time, energy, layers.
+void print_result(const BenchmarkResult& r, const power::EnergyOutcome& energy, bool energy_asked) {
   std::printf("%s on %s: %d thread%s, batch %d, %.1fM MACs per inference\n", r.model.c_str(),
               r.backend.c_str(), r.threads, r.threads == 1 ? "" : "s", r.batch, r.macs / 1e6);
   if (!r.model_sha256.empty()) std::printf("model file %s, SHA-256 %s\n", r.model.c_str(), r.model_sha256.c_str());
@@ -251,11 +216,51 @@ int run(RunCommandOptions& o) {
     }
     if (energy.report) {
       std::printf("%s\n", power::summary_line(*energy.report).c_str());
-    } else if (o.energy) {
+    } else if (energy_asked) {
       std::printf("energy: not measured: %s\n", energy.error.c_str());
     }
     if (!r.layers.empty()) print_layers(r);
   }
+}
+
+int run(RunCommandOptions& o) {
+  inject_fault(o.bench.backend);
+  if (!o.input_shape.empty()) o.bench.model_options.input_shape = parse_input_shape(o.input_shape);
+  const std::vector<int> cores = apply_cpu_choice(o.cpus);
+  const double busy = busy_cores(0.2);  // before any work: the load of everything else
+  if (const std::string warning = busy_machine_warning(busy); !warning.empty()) {
+    std::fprintf(stderr, "libscout: warning: %s\n", warning.c_str());
+  }
+  if (o.cpus.given() && o.bench.threads > static_cast<int>(cores.size())) {
+    std::fprintf(stderr, "libscout: note: %d threads on %zu core(s)\n", o.bench.threads,
+                 cores.size());
+  }
+  for (const std::string& p : o.blas_libs) gemm::register_blas_library(p);
+  if (!o.json_path.empty()) check_writable(o.json_path);
+  if (o.bench.backend == "auto") {
+    if (!o.input_npy.empty() || !o.output_npy.empty()) {
+      throw Error("--input and --output run one backend; with --backend auto, time the plan "
+                  "here and run its backends' layers with --per-layer");
+    }
+    resolve_planned_backend(o.bench, o.plan_path);
+  } else if (!o.plan_path.empty()) {
+    throw Error("--plan is for --backend auto (got --backend " + o.bench.backend + ")");
+  }
+  const BenchmarkOptions& b = o.bench;
+  if (!o.input_npy.empty() || !o.output_npy.empty()) run_user_io(o);
+  // The meter is opened before any work, so a bad --meter fails at once.
+  std::unique_ptr<power::Meter> meter;
+  power::EnergyOutcome energy;
+  EngineHook hook;
+  if (o.energy) {
+    meter = power::create_meter(o.meter, o.meter_options,
+                                device_kind_name(backend_device(b.backend)));
+    hook = power::energy_hook(*meter, o.energy_options, &energy);
+  }
+  BenchmarkResult r = benchmark_model(b, nullptr, hook);
+  r.extra["busy_cores_at_start"] = busy;
+  if (o.energy && !r.validation.passed) r.extra["energy"] = nullptr;  // never measured
+  print_result(r, energy, o.energy);
   if (!o.json_path.empty()) {
     nlohmann::json j = {{"schema", "libscout.run/1"},
                         {"device", device_json()},
