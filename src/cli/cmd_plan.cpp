@@ -2,6 +2,7 @@
 // writes the per-layer placement that runs the whole network fastest (src/placement/planner.h);
 // `libscout run MODEL --backend auto [--plan PLAN.json]` runs it.
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -70,6 +71,17 @@ void print_layers(const placement::Plan& p) {
   }
 }
 
+// OpenMP runtimes (oneDNN, Eigen) spin after their parallel regions by default; in a mix, the
+// next segment's threads (pthreadpool, OpenBLAS) then run against them. libgomp reads its wait
+// policy when it loads, before main, so it can only be set by the caller.
+void warn_about_spinning_runtimes(int threads) {
+  if (threads > 1 && std::getenv("OMP_WAIT_POLICY") == nullptr) {
+    std::fprintf(stderr, "libscout: note: at %d threads, OpenMP libraries spin between segments "
+                         "of a mix; OMP_WAIT_POLICY=PASSIVE makes them sleep (set it before "
+                         "libscout starts)\n", threads);
+  }
+}
+
 }  // namespace
 
 void print_plan_summary(const placement::Plan& p) {
@@ -110,6 +122,7 @@ void resolve_planned_backend(BenchmarkOptions& b, const std::string& plan_path) 
     po.threads = b.threads;
     po.tolerance = b.tolerance;
     po.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+    warn_about_spinning_runtimes(po.threads);
     plan = placement::make_plan(po);
     print_plan_summary(plan);
     std::printf("\n");
@@ -159,6 +172,7 @@ void add_plan_command(CLI::App& app) {
     if (!o->input_shape.empty()) opts.model_options.input_shape = parse_input_shape(o->input_shape);
     if (o->backends != "all") opts.backends = split_list(o->backends);
     opts.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+    warn_about_spinning_runtimes(opts.threads);
     const placement::Plan plan = placement::make_plan(opts);
     print_layers(plan);
     print_plan_summary(plan);
