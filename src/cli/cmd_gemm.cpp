@@ -6,7 +6,6 @@
 #include <map>
 #include <memory>
 #include <set>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/cpu_options.h"
@@ -32,17 +31,6 @@ struct GemmCommandOptions {
   CpuChoice cpus;
 };
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');) {
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
 int parse_size(const std::string& text, const char* option) {
   std::size_t used = 0;
   long v = -1;
@@ -59,7 +47,7 @@ int parse_size(const std::string& text, const char* option) {
 
 std::vector<int> parse_sizes(const std::string& list, const char* option) {
   std::vector<int> sizes;
-  for (const std::string& s : split(list)) sizes.push_back(parse_size(s, option));
+  for (const std::string& s : split_list(list)) sizes.push_back(parse_size(s, option));
   if (sizes.empty()) throw Error(std::string(option) + ": no sizes given");
   return sizes;
 }
@@ -219,7 +207,7 @@ void run(GemmCommandOptions& o) {
   o.sweep.gpu_shapes = gpu_shapes_from(o);
   o.sweep.providers.clear();
   if (o.providers != "all") {
-    o.sweep.providers = split(o.providers);
+    o.sweep.providers = split_list(o.providers);
     if (o.sweep.providers.empty()) throw Error("--providers: no provider named");
   }
   o.sweep.progress = [](const std::string& what) {

@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
-#include <sstream>
 
 #include "backends/registry.h"
 #include "cli/commands.h"
@@ -27,15 +26,6 @@ struct PlanCommandOptions {
   std::string out, input_shape;
   CpuChoice cpus;
 };
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  for (std::string item; std::getline(ss, item, ',');) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
 
 const placement::Contender* find_contender(const placement::Plan& p, const std::string& name) {
   for (const placement::Contender& c : p.contenders) {

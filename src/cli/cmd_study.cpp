@@ -1,27 +1,14 @@
 // `libscout study`: the paper's whole study on this device (src/study/study.h).
 #include <map>
 #include <memory>
-#include <sstream>
 
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "cli/cpu_options.h"
 #include "core/error.h"
 #include "study/study.h"
 
 namespace libscout::cli {
-
-namespace {
-
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
-}  // namespace
 
 void add_study_command(CLI::App& app) {
   auto o = std::make_shared<study::StudyOptions>();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,9 @@ void write_file_atomic(const std::string& path, const std::string& text);
 // Fails early, before long work, when `path` could not be written later.
 void check_writable(const std::string& path);
 void write_json_file(const std::string& path, const nlohmann::json& j);
+
+// The items of a comma-separated option ("a, b,,c" -> a, b, c): blanks trimmed, empty items dropped.
+std::vector<std::string> split_list(const std::string& text);
 
 // "12.345" with `digits` decimals.
 std::string fixed(double v, int digits);

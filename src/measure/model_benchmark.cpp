@@ -18,6 +18,7 @@
 #include "backends/reference/reference_backend.h"
 #include "backends/registry.h"
 #include "core/error.h"
+#include "measure/layer_timer.h"
 
 namespace libscout {
 
@@ -27,21 +28,6 @@ constexpr const char* kPlannedBackend = "auto";
 
 using Clock = std::chrono::steady_clock;
 
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-class TimingProfiler final : public LayerProfiler {
- public:
-  explicit TimingProfiler(std::size_t layers) : samples_(layers), start_(layers) {}
-  void begin(LayerId l) override { start_[l] = Clock::now(); }
-  void end(LayerId l) override { samples_[l].push_back(ms_since(start_[l])); }
-  const std::vector<std::vector<double>>& samples() const { return samples_; }
-
- private:
-  std::vector<std::vector<double>> samples_;
-  std::vector<Clock::time_point> start_;
-};
 
 }  // namespace
 
@@ -197,7 +183,7 @@ void time_inferences(Engine& engine, const BenchmarkOptions& opts, double first_
 // carry no probes).
 std::vector<LayerTiming> profile_layers(Engine& engine, int runs) {
   const Graph& graph = engine.graph();
-  TimingProfiler profiler(graph.layers.size());
+  LayerTimer profiler(graph.layers.size());
   for (int i = 0; i < runs; ++i) engine.run(&profiler);
   std::vector<LayerTiming> out;
   for (std::size_t l = 0; l < graph.layers.size(); ++l) {

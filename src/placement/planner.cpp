@@ -11,6 +11,7 @@
 #include "core/engine.h"
 #include "core/error.h"
 #include "measure/device_info.h"
+#include "measure/layer_timer.h"
 #include "measure/model_benchmark.h"
 #include "measure/stats.h"
 #include "placement/placement_search.h"
@@ -20,22 +21,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
 
 double median(const std::vector<double>& v) { return summarize(v).median; }
-
-class LayerTimes final : public LayerProfiler {
- public:
-  explicit LayerTimes(std::size_t layers) : samples(layers), start_(layers) {}
-  void begin(LayerId l) override { start_[l] = Clock::now(); }
-  void end(LayerId l) override { samples[l].push_back(ms_since(start_[l])); }
-  std::vector<std::vector<double>> samples;
-
- private:
-  std::vector<Clock::time_point> start_;
-};
 
 // The planner's working state: the model, its reference outputs and the fallback backend.
 struct Workbench {
@@ -69,7 +56,9 @@ struct Candidate {
   std::vector<Support> support;  // per layer
   std::unique_ptr<Engine> whole, alone;
   double whole_ms = 0;
-  LayerTimes in_context{0}, alone_times{0};
+  double rel_l2_error = 0;      // the whole network's validation
+  LayerTimer in_context;                     // profiled inferences of `whole`
+  std::vector<std::vector<double>> alone_ms;  // [layer]: its segment's times in `alone`
 };
 
 std::vector<std::string> default_candidates() {
@@ -102,7 +91,7 @@ std::string set_up(const Workbench& wb, Candidate& c) {
   if (!any) return "supports no layer of this model";
   try {
     c.whole = std::make_unique<Engine>(wb.graph, *c.backend, wb.fallback.get(), wb.exec);
-    const double err = wb.error_of(*c.whole);
+    const double err = c.rel_l2_error = wb.error_of(*c.whole);
     if (!(err <= wb.opts.tolerance)) {
       char why[96];
       std::snprintf(why, sizeof why, "failed validation (relative L2 error %.3g)", err);
@@ -186,8 +175,8 @@ std::vector<Candidate> candidates(const Workbench& wb, Plan& plan) {
 void measure_layers(const Workbench& wb, std::vector<Candidate>& cands) {
   const std::size_t n = wb.graph.layers.size();
   for (Candidate& c : cands) {
-    c.in_context = LayerTimes(n);
-    c.alone_times = LayerTimes(n);
+    c.in_context = LayerTimer(n);
+    c.alone_ms.assign(n, {});
   }
   std::vector<double> segment_ms;
   for (int r = 0; r < wb.opts.repeats; ++r) {
@@ -195,7 +184,7 @@ void measure_layers(const Workbench& wb, std::vector<Candidate>& cands) {
       c.whole->run(&c.in_context);
       c.alone->run_timing_segments(segment_ms);
       for (int s = 0; s < c.alone->segment_count(); ++s) {
-        c.alone_times.samples[c.alone->segment_layers(s).first].push_back(segment_ms[s]);
+        c.alone_ms[c.alone->segment_layers(s).first].push_back(segment_ms[s]);
       }
     }
   }
@@ -223,9 +212,9 @@ PlacementProblem problem_of(const Graph& g, const std::vector<Candidate>& cands,
     lc.import_ms.assign(l.inputs.size(), {});
     for (const Candidate& c : cands) {
       const bool ok = c.support[i].ok;
-      const double run = ok ? median(c.in_context.samples[i]) : kUnsupported;
+      const double run = ok ? median(c.in_context.samples()[i]) : kUnsupported;
       const double boundary =
-          ok ? conversion_weight * std::max(0.0, median(c.alone_times.samples[i]) - run) : 0;
+          ok ? conversion_weight * std::max(0.0, median(c.alone_ms[i]) - run) : 0;
       lc.run_ms.push_back(run);
       lc.export_ms.push_back(boundary * g.shape(l.output).elements() / bytes);
       for (std::size_t k = 0; k < l.inputs.size(); ++k) {
@@ -301,15 +290,14 @@ std::vector<Timed> contenders(const Workbench& wb, const std::vector<Candidate>&
                               Plan& plan) {
   std::vector<Timed> out;
   const char* names[] = {"plan", "plan (fewer switches)"};
-  const double weights[] = {1.0, 2.0};
+  const PlacementProblem measured = problem_of(wb.graph, cands, 1.0);
   for (int v = 0; v < 2; ++v) {
-    const PlacementProblem problem = problem_of(wb.graph, cands, weights[v]);
     Timed t;
-    t.placement = cheapest_placement(problem);
+    t.placement = cheapest_placement(v == 0 ? measured : problem_of(wb.graph, cands, 2.0));
     if (v == 1 && !out.empty() && out.front().placement == t.placement) continue;
     if (same_as_single_backend(cands, t.placement)) continue;
     t.result.name = names[v];
-    t.result.predicted_ms = placement_cost(problem_of(wb.graph, cands, 1.0), t.placement);
+    t.result.predicted_ms = placement_cost(measured, t.placement);
     t.own = planned_engine(wb, cands, t.placement);
     t.engine = t.own.get();
     t.result.rel_l2_error = wb.error_of(*t.engine);
@@ -323,9 +311,9 @@ std::vector<Timed> contenders(const Workbench& wb, const std::vector<Candidate>&
     Timed t;
     t.result.name = c.name;
     t.result.predicted_ms = 0;  // the sum of its layers in context, the fallback's included
-    for (const std::vector<double>& layer : c.in_context.samples) t.result.predicted_ms += median(layer);
+    for (const std::vector<double>& layer : c.in_context.samples()) t.result.predicted_ms += median(layer);
     t.engine = c.whole.get();
-    t.result.rel_l2_error = wb.error_of(*t.engine);
+    t.result.rel_l2_error = c.rel_l2_error;  // validated in set_up()
     out.push_back(std::move(t));
   }
   return out;
@@ -343,8 +331,8 @@ void describe_layers(const Workbench& wb, const std::vector<Candidate>& cands,
       Alternative a;
       a.backend = c.name;
       if (c.support[i].ok) {
-        a.in_context_ms = median(c.in_context.samples[i]);
-        a.alone_ms = median(c.alone_times.samples[i]);
+        a.in_context_ms = median(c.in_context.samples()[i]);
+        a.alone_ms = median(c.alone_ms[i]);
       } else {
         a.declined = c.support[i].reason;
       }

@@ -63,7 +63,6 @@ const std::vector<std::vector<std::vector<int>>>& graphs() {
 
 TEST(PlacementSearch, FindsTheLeastCostOnSmallGraphsAsBruteForceDoes) {
   std::mt19937 rng(7);
-  int cases = 0;
   for (const auto& producers : graphs()) {
     for (int backends : {2, 3}) {
       for (int trial = 0; trial < 40; ++trial) {
@@ -73,11 +72,9 @@ TEST(PlacementSearch, FindsTheLeastCostOnSmallGraphsAsBruteForceDoes) {
         ASSERT_NEAR(placement_cost(p, found), least, 1e-9 * std::max(1.0, least))
             << "graph " << &producers - graphs().data() << ", " << backends << " backends, trial "
             << trial;
-        ++cases;
       }
     }
   }
-  EXPECT_EQ(cases, 4 * 2 * 40);
 }
 
 TEST(PlacementSearch, ConversionsDecideBetweenMixingAndOneBackend) {

@@ -50,10 +50,11 @@ void CudnnSegment::describe(const ExecOptions& opts) {
   j["gpu"] = gpu.name + " (compute capability " + std::to_string(gpu.compute_major) + "." +
              std::to_string(gpu.compute_minor) + ")";
   j["cuda_runtime"] = cuda::version_string(gpu.runtime_version);
-  j["cudnn_version"] = cudnn_version();
-  j["cublas_version"] = cublas_version(lib_->blas());
+  const std::string cudnn = cudnn_version(), cublas = cublas_version(lib_->blas());
+  j["cudnn_version"] = cudnn;
+  j["cublas_version"] = cublas;
   // The row's own fields: the library's version, and one host thread driving the GPU.
-  j["library_version"] = "cuDNN " + cudnn_version() + ", cuBLAS " + cublas_version(lib_->blas());
+  j["library_version"] = "cuDNN " + cudnn + ", cuBLAS " + cublas;
   j["threads"] = 1;
   j["math"] = opts.allow_tf32 ? "TF32 allowed (CUDNN_DEFAULT_MATH, CUBLAS_TF32_TENSOR_OP_MATH)"
                               : "FP32 (CUDNN_FMA_MATH, CUBLAS_DEFAULT_MATH: no TF32)";

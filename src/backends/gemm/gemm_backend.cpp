@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "backends/common/layer_gemm.h"
 #include "backends/common/layer_segment.h"
 #include "backends/reference/reference_ops.h"
 #include "core/error.h"
@@ -144,39 +145,16 @@ class ConvKernel final : public LayerKernel {
 
 class FullyConnectedKernel final : public LayerKernel {
  public:
-  FullyConnectedKernel(const Graph& g, const Layer& l, TimedProvider provider)
-      : layer_(l), provider_(provider), in_(g.input_shape(l)) {}
+  FullyConnectedKernel(const Layer& l, TimedProvider provider) : layer_(l), provider_(provider) {}
 
   void run(const ExecContext& ctx) override {
-    const int in_f = static_cast<int>(in_.image_elements()), out_f = layer_.fc().out_features;
-    gemm::SgemmArgs args;
-    args.trans_b = gemm::Trans::kYes;
-    args.m = in_.n;
-    args.n = out_f;
-    args.k = in_f;
-    args.a = ctx.data(layer_.inputs[0]);
-    args.lda = in_f;
-    args.b = layer_.weight.data();
-    args.ldb = in_f;
-    args.c = ctx.data(layer_.output);
-    args.ldc = out_f;
-    provider_.sgemm(args);
-    // Bias per output feature: apply row by row over the batch.
-    for (int n = 0; n < in_.n; ++n) {
-      float* y = args.c + static_cast<std::size_t>(n) * out_f;
-      for (int o = 0; o < out_f; ++o) {
-        float v = y[o] + (layer_.bias.empty() ? 0.0f : layer_.bias[o]);
-        if (layer_.fc().activation == Activation::kRelu) v = std::max(v, 0.0f);
-        if (layer_.fc().activation == Activation::kRelu6) v = std::min(std::max(v, 0.0f), 6.0f);
-        y[o] = v;
-      }
-    }
+    provider_.sgemm(fully_connected_gemm(*ctx.graph, layer_, ctx));
+    fully_connected_epilogue(*ctx.graph, layer_, ctx);
   }
 
  private:
   const Layer& layer_;
   TimedProvider provider_;
-  Shape in_;
 };
 
 class GemmBackend final : public Backend {
@@ -196,7 +174,7 @@ class GemmBackend final : public Backend {
       if (l.op == OpKind::kConv2d) {
         segment->add(id, std::make_unique<ConvKernel>(*spec.graph, l, timed));
       } else if (l.op == OpKind::kFullyConnected) {
-        segment->add(id, std::make_unique<FullyConnectedKernel>(*spec.graph, l, timed));
+        segment->add(id, std::make_unique<FullyConnectedKernel>(l, timed));
       } else {
         segment->add(id, make_kernel(l, [](const ExecContext& ctx, const Layer& layer) {
           const float* in[4] = {};
