@@ -1,10 +1,17 @@
 // `libscout plan MODEL --out PLAN.json`: measures every layer on every candidate backend and
 // writes the per-layer placement that runs the whole network fastest (src/placement/planner.h);
 // `libscout run MODEL --backend auto [--plan PLAN.json]` runs it.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "backends/registry.h"
 #include "cli/commands.h"
@@ -13,6 +20,7 @@
 #include "cli/planned_backend.h"
 #include "core/engine.h"
 #include "core/error.h"
+#include "gemm/gemm_provider.h"
 #include "placement/plan_file.h"
 #include "placement/planner.h"
 
@@ -25,6 +33,7 @@ struct PlanCommandOptions {
   std::string backends = "all";
   std::string out, input_shape;
   CpuChoice cpus;
+  std::vector<std::string> blas_libs;
 };
 
 const placement::Contender* find_contender(const placement::Plan& p, const std::string& name) {
@@ -61,18 +70,31 @@ void print_layers(const placement::Plan& p) {
   }
 }
 
-// OpenMP runtimes (oneDNN, Eigen) spin after their parallel regions by default; in a mix, the
-// next segment's threads (pthreadpool, OpenBLAS) then run against them. libgomp reads its wait
-// policy when it loads, before main, so it can only be set by the caller.
-void warn_about_spinning_runtimes(int threads) {
-  if (threads > 1 && std::getenv("OMP_WAIT_POLICY") == nullptr) {
-    std::fprintf(stderr, "libscout: note: at %d threads, OpenMP libraries spin between segments "
-                         "of a mix; OMP_WAIT_POLICY=PASSIVE makes them sleep (set it before "
-                         "libscout starts)\n", threads);
-  }
+// This process's arguments, as the kernel keeps them.
+std::vector<std::string> own_arguments() {
+  std::ifstream f("/proc/self/cmdline", std::ios::binary);
+  std::vector<std::string> args;
+  for (std::string a; std::getline(f, a, '\0');) args.push_back(a);
+  return args;
 }
 
 }  // namespace
+
+void restart_with_passive_openmp(int threads) {
+  if (threads <= 1 || std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  const std::vector<std::string> args = own_arguments();
+  if (!args.empty() && setenv("OMP_WAIT_POLICY", "PASSIVE", 1) == 0) {
+    std::vector<char*> argv;
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    std::fflush(nullptr);
+    execv("/proc/self/exe", argv.data());
+    unsetenv("OMP_WAIT_POLICY");  // still this process: its OpenMP runtime keeps its default
+  }
+  std::fprintf(stderr, "libscout: note: could not start again with OMP_WAIT_POLICY=PASSIVE (%s): "
+                       "at %d threads, OpenMP libraries spin between the segments of a mix; set "
+                       "it before libscout starts\n", std::strerror(errno), threads);
+}
 
 void print_plan_summary(const placement::Plan& p) {
   std::printf("\nplan for %s, input %s, %d thread%s (%.1f s to plan)\n", p.model.c_str(),
@@ -112,7 +134,6 @@ void resolve_planned_backend(BenchmarkOptions& b, const std::string& plan_path) 
     po.threads = b.threads;
     po.tolerance = b.tolerance;
     po.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
-    warn_about_spinning_runtimes(po.threads);
     plan = placement::make_plan(po);
     print_plan_summary(plan);
     std::printf("\n");
@@ -154,15 +175,19 @@ void add_plan_command(CLI::App& app) {
   cmd->add_option("--rounds", p.verify_rounds,
                   "Interleaved rounds comparing the plan with every single backend")
       ->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--reference-cache", p.reference_cache_dir,
+                  "Keep the reference outputs in this folder and reuse them (used by the study)");
+  cmd->add_option("--blas-lib", o->blas_libs, "A CBLAS library by path (provider path:PATH)");
   add_cpu_options(cmd, o->cpus);
   cmd->callback([o] {
+    restart_with_passive_openmp(o->plan.threads);
     apply_cpu_choice(o->cpus);
     check_writable(o->out);
+    for (const std::string& lib : o->blas_libs) gemm::register_blas_library(lib);
     placement::PlanOptions opts = o->plan;
     if (!o->input_shape.empty()) opts.model_options.input_shape = parse_input_shape(o->input_shape);
     if (o->backends != "all") opts.backends = split_list(o->backends);
     opts.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
-    warn_about_spinning_runtimes(opts.threads);
     const placement::Plan plan = placement::make_plan(opts);
     print_layers(plan);
     print_plan_summary(plan);

@@ -225,6 +225,7 @@ void print_result(const BenchmarkResult& r, const power::EnergyOutcome& energy, 
 
 int run(RunCommandOptions& o) {
   inject_fault(o.bench.backend);
+  if (o.bench.backend == "auto") restart_with_passive_openmp(o.bench.threads);
   if (!o.input_shape.empty()) o.bench.model_options.input_shape = parse_input_shape(o.input_shape);
   const std::vector<int> cores = apply_cpu_choice(o.cpus);
   const double busy = busy_cores(0.2);  // before any work: the load of everything else
@@ -259,6 +260,10 @@ int run(RunCommandOptions& o) {
   }
   BenchmarkResult r = benchmark_model(b, nullptr, hook);
   r.extra["busy_cores_at_start"] = busy;
+  // How OpenMP runtimes waited in this process (libgomp read it when it loaded).
+  const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
+  if (!r.settings.is_object()) r.settings = nlohmann::json::object();
+  r.settings["omp_wait_policy"] = wait_policy != nullptr ? wait_policy : "unset";
   if (o.energy && !r.validation.passed) r.extra["energy"] = nullptr;  // never measured
   print_result(r, energy, o.energy);
   if (!o.json_path.empty()) {

@@ -14,6 +14,14 @@ namespace libscout::cli {
 // Error for a malformed plan or one made for another model.
 void resolve_planned_backend(BenchmarkOptions& b, const std::string& plan_path);
 
+// A mix runs OpenMP libraries (oneDNN, Eigen) next to pthreadpool (XNNPACK, native) and
+// OpenBLAS threads; an OpenMP runtime that spins after its parallel regions by default then runs
+// against the next segment's threads. libgomp reads OMP_WAIT_POLICY when it loads, before main:
+// at more than one thread, when it is not set, this starts libscout again (the same executable
+// and arguments, /proc/self) with OMP_WAIT_POLICY=PASSIVE; where that fails it says so and goes
+// on. Call it before any work or output.
+void restart_with_passive_openmp(int threads);
+
 // The plan's contenders, what was left out, and what the mix gained, for a person.
 void print_plan_summary(const placement::Plan& plan);
 

@@ -141,6 +141,16 @@ std::vector<Tensor> cached_reference_outputs(const Graph& g, const Tensor& input
   return out;
 }
 
+std::string reference_cache_key(const Graph& g, const ModelOptions& mo) {
+  // A model file is keyed by its name and content hash (its path may hold '/'), and every model
+  // by its input shape (--input-shape, a file's own).
+  char key[200];
+  std::snprintf(key, sizeof key, "%s-b%d-r%d-w%g-c%d-s%llu-i%s", model_identity(g).c_str(),
+                mo.batch, mo.resolution, mo.width, mo.classes,
+                static_cast<unsigned long long>(mo.seed), g.shape(g.input).str().c_str());
+  return key;
+}
+
 namespace {
 
 double max_output_error(const Engine& engine, const std::vector<Tensor>& reference) {
@@ -339,13 +349,8 @@ BenchmarkResult benchmark_model(const BenchmarkOptions& opts, const std::vector<
   // Validation, on the same input as the reference.
   std::vector<Tensor> own_reference;
   if (reference == nullptr && !opts.reference_cache_dir.empty()) {
-    // A model file is keyed by its name and content hash (its path may hold '/'), and every
-    // model by its input shape (--input-shape, a file's own).
-    char key[200];
-    std::snprintf(key, sizeof key, "%s-b%d-r%d-w%g-c%d-s%llu-i%s", model_identity(graph).c_str(),
-                  mo.batch, mo.resolution, mo.width, mo.classes,
-                  static_cast<unsigned long long>(mo.seed), graph.shape(graph.input).str().c_str());
-    own_reference = cached_reference_outputs(graph, input, opts.reference_cache_dir, key);
+    own_reference = cached_reference_outputs(graph, input, opts.reference_cache_dir,
+                                             reference_cache_key(graph, mo));
     reference = &own_reference;
   } else if (reference == nullptr) {
     own_reference = reference_outputs(graph, input);

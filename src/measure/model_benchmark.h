@@ -99,6 +99,10 @@ std::vector<Tensor> reference_outputs(const Graph& g, const Tensor& input);
 std::vector<Tensor> cached_reference_outputs(const Graph& g, const Tensor& input,
                                              const std::string& cache_dir, const std::string& key);
 
+// The name of a model's reference outputs in such a cache: the model (a file by its name and
+// content hash), the options that shape it and its input shape.
+std::string reference_cache_key(const Graph& g, const ModelOptions& mo);
+
 // Called with the prepared, validated engine after timing (energy measurement hooks in here).
 using EngineHook = std::function<void(Engine&, BenchmarkResult&)>;
 

@@ -83,6 +83,10 @@ std::string set_up(const Workbench& wb, Candidate& c) {
   if (c.backend->device() != DeviceKind::kCpu) {
     return "plans place layers on CPU backends only";
   }
+  if (c.backend->settings().value("operands_on_device", false)) {
+    return "its SGEMM copies every operand to an OpenCL or CUDA device and back: plans place "
+           "layers on CPU libraries only";
+  }
   bool any = false;
   for (const Layer& l : wb.graph.layers) {
     c.support.push_back(c.backend->supports(wb.graph, l));
@@ -91,13 +95,23 @@ std::string set_up(const Workbench& wb, Candidate& c) {
   if (!any) return "supports no layer of this model";
   try {
     c.whole = std::make_unique<Engine>(wb.graph, *c.backend, wb.fallback.get(), wb.exec);
+    const auto t0 = Clock::now();
     const double err = c.rel_l2_error = wb.error_of(*c.whole);
+    c.whole_ms = ms_since(t0);  // the validation inference's, until timed again
     if (!(err <= wb.opts.tolerance)) {
       char why[96];
       std::snprintf(why, sizeof why, "failed validation (relative L2 error %.3g)", err);
       return why;
     }
-    // The fastest of three: one inference disturbed by other work must not leave a backend out.
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return {};
+}
+
+// The fastest of three inferences: one disturbed by other work must not leave a backend out.
+std::string time_whole(Candidate& c) {
+  try {
     c.whole_ms = kUnsupported;
     for (int i = 0; i < 3; ++i) {
       const auto t0 = Clock::now();
@@ -152,10 +166,31 @@ std::vector<Candidate> candidates(const Workbench& wb, Plan& plan) {
     out.push_back(std::move(c));
   }
   if (out.empty()) throw Error("plan: no candidate backend could run and validate this model");
-  double fastest = out.front().whole_ms;
-  for (const Candidate& c : out) fastest = std::min(fastest, c.whole_ms);
-  std::vector<Candidate> kept;
+  // A backend whose validation inference took kHopeless times longer than too slow, against the
+  // fastest validation inference, is not timed again (at seconds per inference, three more
+  // inferences cost more than the rest of the plan): other work could not slow it down that much.
+  constexpr double kHopeless = 10;
+  double fastest_validation = kUnsupported;
+  for (const Candidate& c : out) fastest_validation = std::min(fastest_validation, c.whole_ms);
+  std::vector<Candidate> timed;
   for (Candidate& c : out) {
+    const double ratio = c.whole_ms / fastest_validation;
+    if (ratio > kHopeless * wb.opts.too_slow) {
+      char why[160];
+      std::snprintf(why, sizeof why, "its validation inference took %.1fx the fastest backend's",
+                    ratio);
+      plan.not_considered[c.name] = why;
+    } else if (std::string err = time_whole(c); !err.empty()) {
+      plan.not_considered[c.name] = err;
+    } else {
+      timed.push_back(std::move(c));
+    }
+  }
+  if (timed.empty()) throw Error("plan: no candidate backend could be timed");
+  double fastest = timed.front().whole_ms;
+  for (const Candidate& c : timed) fastest = std::min(fastest, c.whole_ms);
+  std::vector<Candidate> kept;
+  for (Candidate& c : timed) {
     char why[128];
     std::snprintf(why, sizeof why, "the whole network took %.1fx the fastest backend's time",
                   c.whole_ms / fastest);
@@ -356,7 +391,10 @@ Plan make_plan(const PlanOptions& opts) {
   wb.exec.threads = opts.threads;
   wb.input = make_input(wb.graph);
   wb.say("plan: computing the reference outputs");
-  wb.reference = reference_outputs(wb.graph, wb.input);
+  wb.reference = opts.reference_cache_dir.empty()
+                     ? reference_outputs(wb.graph, wb.input)
+                     : cached_reference_outputs(wb.graph, wb.input, opts.reference_cache_dir,
+                                                reference_cache_key(wb.graph, mo));
 
   Plan plan;
   plan.model = opts.model;

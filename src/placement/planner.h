@@ -38,6 +38,8 @@ struct PlanOptions {
   // measured layer by layer (it could not win enough to pay for its conversions).
   double too_slow = 4.0;
   std::function<void(const std::string&)> log;  // progress lines; may be empty
+  // Where reference outputs are kept between processes (the study's cache); "" = computed here.
+  std::string reference_cache_dir;
 };
 
 // One backend's figures for one layer.

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -37,6 +38,29 @@ std::string last_line(const std::string& text) {
     best = line;
   }
   return best;
+}
+
+// This process's environment with the NAME=VALUE entries of `set` added or replaced, built
+// before fork (the child only calls execve).
+std::vector<std::string> environment_with(const std::vector<std::string>& set) {
+  std::vector<std::string> out;
+  auto name_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string entry = *e;
+    const bool replaced = std::any_of(set.begin(), set.end(), [&](const std::string& s) {
+      return name_of(s) == name_of(entry);
+    });
+    if (!replaced) out.push_back(entry);
+  }
+  out.insert(out.end(), set.begin(), set.end());
+  return out;
+}
+
+std::vector<char*> pointers(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (const std::string& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
 }
 
 }  // namespace
@@ -77,13 +101,13 @@ std::string self_executable() {
 }
 
 ChildResult run_child(const std::vector<std::string>& argv, const ChildLimits& limits,
-                      bool echo_stderr) {
+                      const std::vector<std::string>& env, bool echo_stderr) {
   if (argv.empty()) throw Error("run_child: empty command");
   int err_pipe[2];
   if (pipe2(err_pipe, O_CLOEXEC) != 0) throw Error(std::string("pipe: ") + std::strerror(errno));
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
+  std::vector<char*> args = pointers(argv);
+  const std::vector<std::string> environment = environment_with(env);
+  std::vector<char*> envp = pointers(environment);
 
   MemoryLimit memory(limits.memory_mb << 20);
   const auto start = std::chrono::steady_clock::now();
@@ -98,7 +122,7 @@ ChildResult run_child(const std::vector<std::string>& argv, const ChildLimits& l
     dup2(err_pipe[1], STDERR_FILENO);
     const int devnull = open("/dev/null", O_WRONLY);
     if (devnull >= 0) dup2(devnull, STDOUT_FILENO);
-    execv(args[0], args.data());
+    execve(args[0], args.data(), envp.data());
     const char* msg = "libscout: error: cannot start the measurement process\n";
     [[maybe_unused]] ssize_t w = write(STDERR_FILENO, msg, std::strlen(msg));
     _exit(127);

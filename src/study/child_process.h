@@ -29,11 +29,12 @@ struct ChildResult {
   std::string describe() const;
 };
 
-// Runs `argv` (argv[0] is a path) with the limits. Standard output goes to /dev/null unless
-// `echo_stdout`; standard error is kept (its tail) and, with `echo_stderr`, passed through.
+// Runs `argv` (argv[0] is a path) with the limits, in this process's environment with the
+// NAME=VALUE entries of `env` set (replacing a variable of the same name). Standard output goes
+// to /dev/null; standard error is kept (its tail) and, with `echo_stderr`, passed through.
 // Throws Error when the process cannot be started at all.
 ChildResult run_child(const std::vector<std::string>& argv, const ChildLimits& limits,
-                      bool echo_stderr = false);
+                      const std::vector<std::string>& env = {}, bool echo_stderr = false);
 
 // SIGINT / SIGTERM set a flag instead of ending the process; run_child() then kills the running
 // child and returns, so the caller can save what it has and stop.

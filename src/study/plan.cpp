@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <random>
 #include <set>
 
@@ -150,6 +151,68 @@ Step run_step(const StudyOptions& o, const Timing& t, const std::vector<std::str
   return s;
 }
 
+// The study's backends that a plan may place layers on: the available CPU backends but the
+// reference and gemm:naive (as the planner's own default) and auto itself.
+std::vector<std::string> plan_candidates(const std::vector<BackendInfo>& infos,
+                                         const std::vector<std::string>& backends) {
+  std::vector<std::string> out;
+  for (const std::string& b : backends) {
+    const auto it = std::find_if(infos.begin(), infos.end(),
+                                 [&](const BackendInfo& i) { return i.name == b; });
+    if (it == infos.end() || !it->available || it->device != DeviceKind::kCpu) continue;
+    if (b != "reference" && b != "gemm:naive" && b != kAutoBackend) out.push_back(b);
+  }
+  return out;
+}
+
+std::string comma_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& i : items) out += (out.empty() ? "" : ",") + i;
+  return out;
+}
+
+// The plan of model `m` at `n` threads over `candidates` (none: the planner's default, all).
+Step plan_step(const StudyOptions& o, const Timing& t, const std::vector<std::string>& common,
+               const std::string& m, int n, const std::vector<std::string>& candidates) {
+  Step s;
+  s.kind = "plan";
+  s.key = "plan/" + m + "/t" + std::to_string(n);
+  s.label = "plan of " + m + " (auto), " + plural_threads(n);
+  s.raw_file = s.plan_file = "plans/" + file_key(m) + "-t" + std::to_string(n) + ".json";
+  s.args = {"plan", m, "--threads", std::to_string(n), "--backends",
+            candidates.empty() ? "all" : comma_list(candidates), "--repeats",
+            std::to_string(t.plan_repeats), "--rounds", std::to_string(t.plan_rounds),
+            "--reference-cache", kReferenceDirArg, "--out", s.raw_file};
+  s.args.insert(s.args.end(), common.begin(), common.end());
+  s.env = {kPassiveWaitPolicy};
+  s.estimate_s = o.quick ? 5 : 25;
+  s.identity = {{"model", m},           {"threads", n},
+                {"backends", candidates}, {"file", s.plan_file},
+                {"omp_wait_policy", "PASSIVE"}};
+  return s;
+}
+
+// The `auto` row of model `m` at `n` threads: the plan of `plan` run like any backend.
+Step auto_step(const StudyOptions& o, const Timing& t, const std::vector<std::string>& common,
+               const Step& plan) {
+  const std::string m = plan.identity.at("model");
+  const int n = plan.identity.at("threads");
+  Step s = run_step(o, t, common, m, kAutoBackend, n, 1);
+  s.label = m + " on auto (per-layer plan), " + plural_threads(n);
+  s.args.insert(s.args.end(), {"--plan", plan.plan_file});
+  s.plan_file = plan.plan_file;
+  s.plan_step = plan.key;
+  s.env = plan.env;
+  return s;
+}
+
+// How OpenMP runtimes wait in the children: PASSIVE in plan steps and `auto` rows (set by the
+// study), else as the study's own environment has it (null: unset, each library's default).
+nlohmann::json wait_policy_json() {
+  const char* env = std::getenv("OMP_WAIT_POLICY");
+  return {{"auto", "PASSIVE"}, {"other_rows", env ? nlohmann::json(env) : nlohmann::json()}};
+}
+
 }  // namespace
 
 std::vector<int> thread_counts(const StudyOptions& o) {
@@ -183,6 +246,8 @@ Timing timing_for(const StudyOptions& o) {
   t.run_timeout_s = o.quick ? 60 : 300;
   t.gemm_timeout_s = o.quick ? 60 : 600;
   t.quiet_wait_s = o.quiet_wait_s >= 0 ? o.quiet_wait_s : o.quick ? 0.5 : 5;
+  t.plan_repeats = o.quick ? 2 : 5;
+  t.plan_rounds = o.quick ? 2 : 3;
   return t;
 }
 
@@ -215,6 +280,9 @@ nlohmann::json method_json(const StudyOptions& o) {
       {"gemm_sizes", t.gemm_sizes},
       {"gemm_min_time_s", t.gemm_min_time_s},
       {"gemm_max_call_time_s", t.gemm_max_call_s},
+      {"plan_repeats", t.plan_repeats},
+      {"plan_rounds", t.plan_rounds},
+      {"omp_wait_policy", wait_policy_json()},
       {"quiet_wait_s", t.quiet_wait_s},
       {"busy_threshold_cores", kBusyThresholdCores},
       {"slow_row_rule",
@@ -264,12 +332,23 @@ StudyPlan plan_study(const StudyOptions& o, const ThreadAnswers& answers) {
   std::map<std::string, Step> rows;
   std::vector<std::string> keys;
   const std::vector<BackendInfo> infos = list_backends();
-  const auto backends = pick(infos, o.backends, "backend", {"reference"});
+  std::vector<std::string> wanted = o.backends;
+  const bool auto_named = std::erase(wanted, std::string(kAutoBackend)) > 0;
+  const auto backends = auto_named && wanted.empty()
+                            ? std::vector<std::string>{}
+                            : pick(infos, wanted, "backend", {"reference"});
+  const std::vector<std::string> candidates = plan_candidates(infos, backends);
+  const bool all = wanted.empty() || (wanted.size() == 1 && wanted[0] == "all");
+  const bool with_auto = auto_named || (all && candidates.size() >= 2);
   auto add_row = [&](Step s) {
     keys.push_back(s.row);
     rows.emplace(s.row, std::move(s));
   };
   for (const std::string& m : o.models) {
+    for (std::size_t i = 0; with_auto && i < threads.size(); ++i) {
+      plan.steps.push_back(plan_step(o, t, common, m, threads[i], candidates));
+      add_row(auto_step(o, t, common, plan.steps.back()));
+    }
     for (const std::string& b : backends) {
       if (runs_on_gpu(infos, b)) {
         for (int batch : gpu_batches(o)) add_row(run_step(o, t, common, m, b, 1, batch));

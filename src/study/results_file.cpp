@@ -9,9 +9,11 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "core/error.h"
+#include "placement/plan_file.h"
 #include "study/pooling.h"
 
 namespace libscout::study {
@@ -108,7 +110,8 @@ void ResultsFile::load() {
 void ResultsFile::start(const json& device, const json& plan_fields) {
   doc_ = {{"schema", "libscout.study/1"}, {"device", device},   {"started", now_utc()},
           {"updated", now_utc()},         {"libraries", json::object()},
-          {"steps", json::array()},       {"gemm", json::array()}, {"runs", json::array()}};
+          {"steps", json::array()},       {"gemm", json::array()}, {"runs", json::array()},
+          {"plans", json::array()}};
   for (const auto& [k, v] : plan_fields.items()) doc_[k] = v;
   save();
 }
@@ -175,6 +178,7 @@ std::pair<std::string, std::string> row_status(const json& row, const std::strin
 }  // namespace
 
 std::string ResultsFile::add_step(const StepRecord& step) {
+  if (step.kind == "plan") return add_plan_step(step);
   const json rows = read_results(step.raw);
   const ChildResult& child = step.child;
   std::string status = "ok";
@@ -228,29 +232,117 @@ void ResultsFile::add_run_round(const StepRecord& step, const json& rows, std::s
     last_reason_ = why;
     note_libraries(result);
   }
-  json& table = doc_["runs"];
-  auto it = std::find_if(table.begin(), table.end(),
-                         [&](const json& r) { return r.value("step", "") == step.row; });
-  if (it == table.end()) {
-    json row = step.identity;
-    row["step"] = step.row;
-    table.push_back(std::move(row));
-    it = table.end() - 1;
-  }
-  add_round(*it, round_entry(step.round, step.key, status, last_reason_, result), result,
+  add_round(row_of(step), round_entry(step.round, step.key, status, last_reason_, result), result,
             doc_["config"].value("seed", std::uint64_t{1}));
 }
 
-void ResultsFile::skip_step(const StepRecord& step, const std::string& reason) {
-  last_reason_ = reason;
+// The row a run step measures in runs[], added (naming what it measures) when it is the first.
+json& ResultsFile::row_of(const StepRecord& step) {
   json& table = doc_["runs"];
   auto it = std::find_if(table.begin(), table.end(),
                          [&](const json& r) { return r.value("step", "") == step.row; });
-  if (it != table.end()) {
-    add_round(*it, round_entry(step.round, step.key, "skipped", reason, json()), json(),
-              doc_["config"].value("seed", std::uint64_t{1}));
+  if (it != table.end()) return *it;
+  json row = step.identity;
+  row["step"] = step.row;
+  table.push_back(std::move(row));
+  return table.back();
+}
+
+void ResultsFile::skip_step(const StepRecord& step, const std::string& reason,
+                            const std::string& status) {
+  last_reason_ = reason;
+  add_round(row_of(step), round_entry(step.round, step.key, status, reason, json()), json(),
+            doc_["config"].value("seed", std::uint64_t{1}));
+  record_step(step, status);
+}
+
+namespace {
+
+json contender_figures(const placement::Contender& c) {
+  return {{"name", c.name},
+          {"median_ms", c.median_ms},
+          {"ci_low_ms", c.ci_low_ms},
+          {"ci_high_ms", c.ci_high_ms},
+          {"predicted_ms", c.predicted_ms >= 0 ? json(c.predicted_ms) : json()}};
+}
+
+// What the planner chose, the fastest single backend of its final comparison, and the chosen
+// one's speed-up over it (ratio of medians; the interval from the near to the far ends of the
+// two 95% intervals, as Table 2's ratios).
+void add_plan_summary(json& entry, const placement::Plan& plan) {
+  const placement::Contender *chosen = nullptr, *single = nullptr;
+  for (const placement::Contender& c : plan.contenders) {
+    if (c.name == plan.chosen) chosen = &c;
+    const bool mix = c.name.rfind("plan", 0) == 0;
+    if (!mix && (single == nullptr || c.median_ms < single->median_ms)) single = &c;
   }
-  record_step(step, "skipped");
+  entry["chosen"] = plan.chosen;
+  entry["chosen_figures"] = chosen ? contender_figures(*chosen) : json();
+  entry["best_single"] = single ? contender_figures(*single) : json();
+  entry["speedup_over_best_single"] = entry["speedup_over_best_single_interval"] = nullptr;
+  if (chosen != nullptr && single != nullptr && chosen->median_ms > 0 && chosen->ci_low_ms > 0) {
+    entry["speedup_over_best_single"] = single->median_ms / chosen->median_ms;
+    entry["speedup_over_best_single_interval"] = {single->ci_low_ms / chosen->ci_high_ms,
+                                                  single->ci_high_ms / chosen->ci_low_ms};
+  }
+  json document = placement::plan_json(plan);
+  document.erase("device");  // the study's own
+  entry["plan"] = std::move(document);
+}
+
+}  // namespace
+
+// A plan step: its entry in plans[] (the plan itself when the planner wrote one) and its step.
+std::string ResultsFile::add_plan_step(const StepRecord& step) {
+  json entry = step.identity;
+  entry["step"] = step.key;
+  std::string status = "ok";
+  last_reason_.clear();
+  std::optional<placement::Plan> plan;
+  std::error_code ec;
+  if (!step.child.ok()) {
+    last_reason_ = strip_prefix(step.child.describe());
+  } else if (!fs::exists(step.raw, ec)) {
+    last_reason_ = "the planner wrote no plan";
+  } else {
+    try {
+      plan = placement::read_plan(step.raw.string());
+    } catch (const Error& e) {
+      last_reason_ = std::string("the planner's file is not a plan: ") + e.what();
+    }
+  }
+  if (!plan) status = "failed";
+  entry["status"] = status;
+  entry["reason"] = last_reason_;
+  entry["wall_s"] = step.child.wall_s;
+  if (plan) {
+    add_plan_summary(entry, *plan);
+    note_libraries({{"library_versions", plan->library_versions}});
+  }
+  json& plans = doc_["plans"];
+  if (!plans.is_array()) plans = json::array();
+  for (auto it = plans.begin(); it != plans.end(); ++it) {
+    if (it->value("step", "") == step.key) {
+      plans.erase(it);
+      break;
+    }
+  }
+  plans.push_back(std::move(entry));
+  record_step(step, status);
+  return status;
+}
+
+std::string ResultsFile::plan_missing(const std::string& plan_step) const {
+  if (plan_step.empty()) return {};
+  const auto plans = doc_.find("plans");
+  if (plans != doc_.end() && plans->is_array()) {
+    for (const json& p : *plans) {
+      if (p.value("step", "") != plan_step) continue;
+      if (p.value("status", "") == "ok") return {};
+      return "no plan to run: the plan step " + plan_step + " failed: " + p.value("reason", "");
+    }
+  }
+  return "no plan to run: the plan step " + plan_step + " has not run";
 }
 
 const json* ResultsFile::run_row(const std::string& row_key) const {

@@ -1,5 +1,5 @@
 // DIR/results.json of a study (schema libscout.study/1, docs/json-schemas.md): the device, the
-// configuration, every finished step, and the rows they produced. Saved atomically (temporary
+// configuration, every finished step, the rows they produced and the plans of `auto`. Saved atomically (temporary
 // file, fsync, rename) after every step, so an interrupted study loses nothing it finished and
 // --resume knows exactly which steps are done.
 #pragma once
@@ -40,8 +40,13 @@ class ResultsFile {
   // Records a finished step (a run step goes into its row's rounds), saves the file, and returns
   // the step's status: "ok", "invalid" (failed validation), "failed" or "skipped".
   std::string add_step(const StepRecord& step);
-  // Records a run step that was not run (a slow row's later rounds), with the reason.
-  void skip_step(const StepRecord& step, const std::string& reason);
+  // Records a run step that was not run, with the reason: "skipped" (a slow row's later rounds)
+  // or "failed" (an `auto` row whose plan step failed).
+  void skip_step(const StepRecord& step, const std::string& reason,
+                 const std::string& status = "skipped");
+  // Why the plan of plan step `plan_step` cannot be run ("" when its step ended ok, or when
+  // `plan_step` is empty: a step that runs no plan).
+  std::string plan_missing(const std::string& plan_step) const;
   // The row of this key in runs[], or nullptr.
   const nlohmann::json* run_row(const std::string& row_key) const;
   const std::string& last_reason() const { return last_reason_; }
@@ -56,6 +61,8 @@ class ResultsFile {
   void record_step(const StepRecord& step, const std::string& status);
   void add_gemm_rows(const StepRecord& step, const nlohmann::json& rows, std::string& status);
   void add_run_round(const StepRecord& step, const nlohmann::json& rows, std::string& status);
+  std::string add_plan_step(const StepRecord& step);
+  nlohmann::json& row_of(const StepRecord& step);
   void note_libraries(const nlohmann::json& row);
 
   std::filesystem::path path_;

@@ -190,19 +190,22 @@ class StudyRunner {
                                                    "_remeasured.json";
     const fs::path raw = fs::absolute(dir_ / raw_rel);
     const fs::path reference_dir = fs::absolute(dir_ / "reference");
+    // Files of the study are named relative to its folder in the step, absolute for the child.
+    auto resolved = [&](const std::string& a) {
+      if (a == s.raw_file) return raw.string();
+      if (a == kReferenceDirArg) return reference_dir.string();
+      if (!s.plan_file.empty() && a == s.plan_file) return fs::absolute(dir_ / a).string();
+      return a;
+    };
     std::vector<std::string> argv = {exe_};
-    for (const std::string& a : light ? light_args(s.args) : s.args) {
-      argv.push_back(a == s.raw_file        ? raw.string()
-                     : a == kReferenceDirArg ? reference_dir.string()
-                                             : a);
-    }
+    for (const std::string& a : light ? light_args(s.args) : s.args) argv.push_back(resolved(a));
     std::error_code ec;
     fs::remove(raw, ec);
     const ChildLimits& limits = s.kind == "gemm" ? gemm_limits_ : run_limits_;
-    ChildResult r = run_child(argv, limits);
+    ChildResult r = run_child(argv, limits, s.env);
     for (int retry = 0; retry < 2 && could_not_start(r) && !interrupted(); ++retry) {
       std::this_thread::sleep_for(std::chrono::seconds(2));  // say, while a build replaces it
-      r = run_child(argv, limits);
+      r = run_child(argv, limits, s.env);
     }
     if (r.interrupted) return false;
     ResultsFile::StepRecord rec{key, s.kind, s.row, s.round, s.identity, raw, r, busy};
@@ -212,9 +215,10 @@ class StudyRunner {
     return true;
   }
 
-  void skip(const Step& s, const std::string& reason) {
+  // Records the step as not run: "skipped", or "failed" (an `auto` row without its plan).
+  void skip(const Step& s, const std::string& reason, const std::string& status = "skipped") {
     ResultsFile::StepRecord rec{s.key, s.kind, s.row, s.round, s.identity, {}, {}, -1};
-    results_.skip_step(rec, reason);
+    results_.skip_step(rec, reason, status);
   }
 
   bool machine_quiet_now() {
@@ -240,6 +244,12 @@ bool run_planned(const std::vector<const Step*>& todo, ResultsFile& results, Stu
   for (std::size_t i = 0; i < todo.size(); ++i) {
     const Step& s = *todo[i];
     progress.begin_step(i, s.label);
+    if (const std::string why = results.plan_missing(s.plan_step); !why.empty()) {
+      runner.skip(s, why, "failed");
+      ++not_ok;
+      progress.end_step(i, "failed: " + why, 0);
+      continue;
+    }
     const SlowRow slow = s.kind == "run" ? slow_row(results, s) : SlowRow{};
     if (!slow.skip.empty()) {
       runner.skip(s, slow.skip);
@@ -303,9 +313,11 @@ int run_study(const StudyOptions& o) {
     throw Error("'" + dir.string() + "' already holds a study (results.json): add --resume to " +
                 "continue it, or choose another --out");
   }
-  std::error_code ec;
-  fs::create_directories(dir / "raw", ec);
-  if (ec) throw Error("cannot create '" + (dir / "raw").string() + "': " + ec.message());
+  for (const char* sub : {"raw", "plans"}) {
+    std::error_code ec;
+    fs::create_directories(dir / sub, ec);
+    if (ec) throw Error("cannot create '" + (dir / sub).string() + "': " + ec.message());
+  }
 
   StudyRunner runner(o, dir, results);
   install_interrupt_handler();

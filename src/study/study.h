@@ -4,6 +4,12 @@
 // finished step to DIR/results.json atomically, resumes an interrupted study without repeating a
 // step, and writes the report at the end.
 //
+// `auto` (a per-layer plan mixing the CPU backends, src/placement/) is a contender at each thread
+// count: one plan step per (model, threads), before the rounds, writes DIR/plans/<model>-t<N>.json
+// (`libscout plan`), and the row "run/<model>/auto/t<N>" runs it in every round. Plan steps and
+// `auto` rows run with OMP_WAIT_POLICY=PASSIVE, so that an idle OpenMP runtime sleeps while
+// another library's segment runs; the other rows run as the study's environment has it.
+//
 // Rounds: each (model, backend, threads) row is measured once per round, the rows in a seeded
 // random order that differs per round, so that drift (a board heating up) and other work spread
 // over all rows instead of hitting some; a row's figures pool its rounds (src/study/pooling.h).
@@ -24,7 +30,9 @@ namespace libscout::study {
 struct StudyOptions {
   std::string out_dir = "results";
   std::vector<std::string> models = {"squeezenet1.1", "mobilenet_v1"};
-  std::vector<std::string> backends;   // empty: every available backend
+  // Empty or "all": every available backend, and `auto` when at least two CPU backends could be
+  // planned over; a list names `auto` to include it.
+  std::vector<std::string> backends;
   std::vector<std::string> providers;  // empty: every available GEMM provider
   std::vector<int> threads;            // empty: 1 and all online cores
   std::string energy = "auto";         // auto | off
@@ -46,13 +54,17 @@ struct StudyOptions {
 
 // One measurement: its stable key (what --resume matches) and the command that performs it.
 struct Step {
-  std::string key;   // e.g. "run/mobilenet_v1/gemm:blis/t2/r1", "gemm/openblas/t1"
-  std::string kind;  // "run" | "gemm"
+  std::string key;   // e.g. "run/mobilenet_v1/gemm:blis/t2/r1", "gemm/openblas/t1", "plan/m/t2"
+  std::string kind;  // "run" | "gemm" | "plan"
   std::string row;   // run steps: the row they measure, "run/mobilenet_v1/gemm:blis/t2"
   int round = 0;     // run steps: 1..rounds
   std::string label;  // for progress lines
   std::vector<std::string> args;  // libscout arguments, without the executable
   std::string raw_file;           // where the child writes its JSON, relative to the study dir
+  // Plan steps and `auto` rows: the plan file (relative to the study dir; the plan step's
+  // raw_file), and for `auto` rows the key of the plan step that writes it.
+  std::string plan_file, plan_step;
+  std::vector<std::string> env;   // NAME=VALUE set in the child's environment
   double estimate_s = 5;          // for the time-left estimate
   nlohmann::json identity;        // model/backend/threads or provider/threads, for failed rows
 };

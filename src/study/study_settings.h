@@ -13,6 +13,11 @@ namespace libscout::study {
 
 // Stands for the study's reference cache folder in a step's arguments (made absolute at run time).
 inline constexpr const char* kReferenceDirArg = "@reference-cache@";
+// The per-layer plan's backend name (libscout run --backend auto).
+inline constexpr const char* kAutoBackend = "auto";
+// The environment of plan steps and `auto` rows: an idle OpenMP runtime sleeps (libgomp reads it
+// when it loads, so it is set for the child, not by it).
+inline constexpr const char* kPassiveWaitPolicy = "OMP_WAIT_POLICY=PASSIVE";
 // Other work keeping this many cores busy makes a measurement "busy" (as `libscout run` warns).
 inline constexpr double kBusyThresholdCores = 0.5;
 // A row slower than both of these in round 1 is not measured again (one round ranks it).
@@ -30,6 +35,7 @@ struct Timing {
   double gemm_min_time_s = 0.3, gemm_max_call_s = 1;
   double run_timeout_s = 300, gemm_timeout_s = 600;
   double quiet_wait_s = 5;  // the longest wait for a quiet machine before one step
+  int plan_repeats = 5, plan_rounds = 3;  // libscout plan --repeats, --rounds
 };
 
 Timing timing_for(const StudyOptions& o);

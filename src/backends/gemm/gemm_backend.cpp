@@ -192,10 +192,13 @@ class GemmBackend final : public Backend {
     return segment;
   }
 
-  // The provider's version and its own answer to set_threads() (the count it really uses: 1 for
-  // single-threaded libraries), once a segment was prepared.
+  // The provider's version, whether it copies every operand to an OpenCL or CUDA device and back,
+  // and its own answer to set_threads() (the count it really uses: 1 for single-threaded
+  // libraries), once a segment was prepared.
   nlohmann::json settings() const override {
-    nlohmann::json j = {{"provider", provider_->name()}, {"library_version", provider_->version()}};
+    nlohmann::json j = {{"provider", provider_->name()},
+                        {"library_version", provider_->version()},
+                        {"operands_on_device", provider_->has_device_memory()}};
     if (threads_used_ > 0) j["threads"] = threads_used_;
     return j;
   }
