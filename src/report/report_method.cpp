@@ -159,6 +159,17 @@ std::string clusters_cell(const json& clusters) {
   return text;
 }
 
+// How OpenMP runtimes waited: the study sets PASSIVE for `auto` and its plans, and leaves the
+// other rows to its own environment (null: unset).
+std::string wait_policy_cell(const StudyResults& s) {
+  const json* policy = method_field(s, "omp_wait_policy");
+  if (policy == nullptr || !policy->is_object()) return "not recorded";
+  const json other = policy->value("other_rows", json());
+  return "auto and its plans: " + compact(policy->value("auto", json("not recorded"))) +
+         "; other rows: " +
+         (other.is_null() ? std::string("unset (each library's default)") : compact(other));
+}
+
 // Every option the study recorded in `config` that the rows above do not already show.
 std::string options_cell(const StudyResults& s) {
   static const std::set<std::string> shown = {"models", "threads"};
@@ -246,6 +257,7 @@ Table method_table(const std::vector<StudyResults>& studies) {
     return "marked busy from " + threshold + "; waited up to " + wait +
            " for a quieter machine, then re-measured busy rounds";
   });
+  row("OpenMP wait policy", wait_policy_cell);
   row("Study options", options_cell);
   return t;
 }

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "report/figures.h"
+#include "report/plan_section.h"
 #include "report/report_tables.h"
 
 namespace libscout::report {
@@ -194,6 +195,7 @@ void add_results(std::vector<Block>& b, const std::vector<StudyResults>& studies
   b.push_back(Paragraph{"The same comparison with every CPU backend and the baseline at one "
                         "thread count asked at a time."});
   b.push_back(detail_table(rank_at_equal_threads(studies, options.baseline), true));
+  add_plan_section(b, studies);
 
   b.push_back(Heading{2, "Runs not ranked"});
   const auto unranked = unranked_rows(studies);

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "report/json_fields.h"
+#include "report/plan_section.h"
 
 namespace libscout::report {
 
@@ -377,6 +378,7 @@ void add_study_document(StudyResults& study, const Fields& f) {
   if (const json* not_swept = f.find("not_swept")) study.not_swept = *not_swept;
   parse_rows<RunRow>(f, "runs", parse_run_row, study.runs, study.warnings);
   parse_rows<GemmRow>(f, "gemm", parse_gemm_row, study.gemm, study.warnings);
+  parse_rows<PlanResult>(f, "plans", parse_plan, study.plans, study.warnings);
   // Rows measured in rounds are timed by the study's warm-up and timing rule.
   for (RunRow& row : study.runs) {
     if (!row.warmup && study.method.is_object() && study.method["warmup"].is_number())

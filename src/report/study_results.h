@@ -161,6 +161,47 @@ struct RunRow {
   EnergyFigure energy_figure() const;
 };
 
+// A per-layer plan of `auto` (the study's plans[]: its plan step at one model and thread count).
+// Its figures are the planner's own: its interleaved comparison of the plan with every single
+// backend. The `auto` row in `runs` is the study's measurement of the same plan.
+struct PlanContender {
+  std::string name;  // "plan", "plan (fewer switches)" or a single backend
+  double median_ms = 0;
+  std::optional<Interval> ci;
+  std::optional<double> predicted_ms;  // the planner's model of it
+};
+
+struct PlanAlternative {
+  std::string backend;
+  std::optional<double> in_context_ms;  // the layer inside the whole network on that backend
+  std::optional<double> alone_ms;       // as its own segment, boundary conversions included
+  std::string declined;                 // why the backend does not run the layer
+};
+
+struct PlanLayer {
+  std::string name, op, backend;  // backend: the one the plan runs it on ("in-place": a concat)
+  std::vector<PlanAlternative> alternatives;
+};
+
+struct PlanResult {
+  std::string model;
+  int threads = 0;
+  std::string step;
+  RowStatus status = RowStatus::failed;  // ok or failed (then `reason`)
+  std::string reason;
+  std::optional<double> wall_s;          // the plan step's, planning included
+  std::string file;                      // the plan file, relative to the study
+  std::vector<std::string> backends;     // the candidates the planner was given
+  std::string chosen;
+  std::optional<PlanContender> chosen_figures, best_single;
+  std::optional<double> speedup;         // best single median / chosen median
+  std::optional<Interval> speedup_ci;
+  std::vector<PlanContender> contenders;
+  std::vector<PlanLayer> layers;
+  std::map<std::string, std::string> not_considered;  // backend -> why
+  std::optional<double> planning_s;
+};
+
 struct StudyResults {
   std::string source;  // the directory or file it was read from, as the user named it
   DeviceInfo device;
@@ -170,6 +211,7 @@ struct StudyResults {
   nlohmann::json not_swept;  // thread counts left out because the library cannot use them
   std::vector<GemmRow> gemm;
   std::vector<RunRow> runs;
+  std::vector<PlanResult> plans;  // the plans of `auto`, as the study wrote them
   std::vector<std::string> files;     // the result files read, relative to `source`
   std::vector<std::string> warnings;  // files or rows skipped, and why (one line each)
 

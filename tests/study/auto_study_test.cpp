@@ -185,7 +185,7 @@ TEST_F(AutoStudyTest, PlansOnceMeasuresAutoAndResumesWithoutPlanningAgain) {
 }
 
 // A plan over one backend whose output is wrong cannot validate: the plan step fails, and so do
-// the auto rows, naming it; the rest of the study goes on.
+// the auto rows, naming it; the rest of the study goes on, and the report says why.
 TEST_F(AutoStudyTest, AFailedPlanStepFailsTheAutoRowsWithItsReason) {
   ASSERT_EQ(libscout("study --quick --no-gemm --threads 1 --models squeezenet1.1 --backends "
                      "test-scripted,auto --quiet-wait 0 --out " + dir_.string(),
@@ -207,6 +207,9 @@ TEST_F(AutoStudyTest, AFailedPlanStepFailsTheAutoRowsWithItsReason) {
   const json* other = row_of(r, "run/squeezenet1.1/test-scripted/t1");
   ASSERT_NE(other, nullptr);
   EXPECT_EQ((*other)["status"], "invalid");
+  std::ifstream md(dir_ / "report.md");
+  const std::string report((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
+  EXPECT_NE(report.find("The plan step failed: " + why), std::string::npos);
 }
 
 }  // namespace
