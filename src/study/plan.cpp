@@ -165,6 +165,18 @@ std::vector<std::string> plan_candidates(const std::vector<BackendInfo>& infos,
   return out;
 }
 
+// --quick plans over fewer backends: the whole-layer libraries and the baseline, which stands for
+// the other Caffe-style gemm: backends (each costs the planner a validation and three whole
+// inferences before it is measured layer by layer); all of them when that leaves fewer than two.
+std::vector<std::string> quick_candidates(const std::vector<std::string>& all,
+                                          const std::string& baseline) {
+  std::vector<std::string> out;
+  for (const std::string& b : all) {
+    if (b.rfind("gemm:", 0) != 0 || b == baseline) out.push_back(b);
+  }
+  return out.size() >= 2 ? out : all;
+}
+
 std::string comma_list(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& i : items) out += (out.empty() ? "" : ",") + i;
@@ -346,7 +358,9 @@ StudyPlan plan_study(const StudyOptions& o, const ThreadAnswers& answers) {
   };
   for (const std::string& m : o.models) {
     for (std::size_t i = 0; with_auto && i < threads.size(); ++i) {
-      plan.steps.push_back(plan_step(o, t, common, m, threads[i], candidates));
+      plan.steps.push_back(plan_step(o, t, common, m, threads[i],
+                                     o.quick ? quick_candidates(candidates, o.baseline)
+                                             : candidates));
       add_row(auto_step(o, t, common, plan.steps.back()));
     }
     for (const std::string& b : backends) {

@@ -92,6 +92,23 @@ TEST(AutoInTheStudy, ListsIncludeAutoWhenNamedAndAllIncludesItWithTwoCpuBackends
   EXPECT_NE(find_step(plan_study(o), "plan/squeezenet1.1/t1"), nullptr) << "named: planned";
 }
 
+// --quick plans over the whole-layer libraries and the baseline; the full study over every CPU
+// backend it measures.
+TEST(AutoInTheStudy, QuickPlansOverTheLibrariesAndTheBaseline) {
+  bool native = false;
+  for (const BackendInfo& b : list_backends()) native = native || (b.name == "native" && b.available);
+  if (!native) GTEST_SKIP() << "the native backend is not available here";
+  StudyOptions o;
+  o.skip_gemm = true;
+  o.models = {"squeezenet1.1"};
+  o.threads = {1};
+  o.backends = {"gemm:openblas", "gemm:eigen", "native", "auto"};
+  EXPECT_TRUE(has(find_step(plan_study(o), "plan/squeezenet1.1/t1")->args,
+                  "gemm:openblas,gemm:eigen,native"));
+  o.quick = true;
+  EXPECT_TRUE(has(find_step(plan_study(o), "plan/squeezenet1.1/t1")->args, "gemm:openblas,native"));
+}
+
 class AutoStudyTest : public testing::StudyDirTest {
  protected:
   AutoStudyTest() : StudyDirTest("libscout-auto-test-") {}
