@@ -99,7 +99,10 @@ constexpr const char* kPlanMethod =
     "interleaved rounds; the fastest is the plan. The figures below are that comparison's; the "
     "auto rows of the tables above are the study's own measurements of the same plan. Plans and "
     "auto rows run with OMP_WAIT_POLICY=PASSIVE, so that an idle OpenMP runtime sleeps while "
-    "another library's segment runs.";
+    "another library's segment runs; the other rows run with the policy the method names. The "
+    "planner's comparison runs every contender under the same policy; where other work kept the "
+    "cores busy, runtimes that spin collapse at more than one thread, and an auto row's lead "
+    "over them says more about the wait policy than about the placement.";
 
 // "4.54 ms (95% interval 4.23 to 8.37)".
 std::string with_ms_interval(const PlanContender& c) {
