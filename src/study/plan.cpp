@@ -151,6 +151,25 @@ Step run_step(const StudyOptions& o, const Timing& t, const std::vector<std::str
   return s;
 }
 
+// The SGEMM sweep of provider `p` at `n` threads.
+Step gemm_step(const StudyOptions& o, const Timing& t, const std::vector<std::string>& common,
+               const std::string& p, int n) {
+  Step s;
+  s.key = "gemm/" + p + "/t" + std::to_string(n);
+  s.kind = "gemm";
+  s.label = "SGEMM sweep on " + p + ", " + plural_threads(n);
+  s.raw_file = "raw/" + file_key(s.key) + ".json";
+  s.args = {"gemm", "--providers", p, "--threads", std::to_string(n), "--sizes", t.gemm_sizes,
+            "--min-time", fixed(t.gemm_min_time_s), "--max-call-time", fixed(t.gemm_max_call_s),
+            "--json", s.raw_file};
+  // Providers whose operands live on a GPU also run these (libscout gemm --device-sizes).
+  if (!o.quick) s.args.insert(s.args.end(), {"--device-sizes", "3072,4096,6144,8192"});
+  s.args.insert(s.args.end(), common.begin(), common.end());
+  s.estimate_s = o.quick ? 2 : 15;
+  s.identity = {{"provider", p}, {"threads", n}, {"threads_requested", n}};
+  return s;
+}
+
 // The study's backends that a plan may place layers on: the available CPU backends but the
 // reference and gemm:naive (as the planner's own default) and auto itself.
 std::vector<std::string> plan_candidates(const std::vector<BackendInfo>& infos,
@@ -322,20 +341,7 @@ StudyPlan plan_study(const StudyOptions& o, const ThreadAnswers& answers) {
   if (!o.skip_gemm) {
     for (const std::string& p : pick(gemm::list_providers(), o.providers, "GEMM provider")) {
       for (int n : useful_counts(threads, answers, p, "provider", p, plan.not_swept)) {
-        Step s;
-        s.key = "gemm/" + p + "/t" + std::to_string(n);
-        s.kind = "gemm";
-        s.label = "SGEMM sweep on " + p + ", " + plural_threads(n);
-        s.raw_file = "raw/" + file_key(s.key) + ".json";
-        s.args = {"gemm", "--providers", p, "--threads", std::to_string(n), "--sizes", t.gemm_sizes,
-                  "--min-time", fixed(t.gemm_min_time_s), "--max-call-time",
-                  fixed(t.gemm_max_call_s), "--json", s.raw_file};
-        // Providers whose operands live on a GPU also run these (libscout gemm --device-sizes).
-        if (!o.quick) s.args.insert(s.args.end(), {"--device-sizes", "3072,4096,6144,8192"});
-        s.args.insert(s.args.end(), common.begin(), common.end());
-        s.estimate_s = o.quick ? 2 : 15;
-        s.identity = {{"provider", p}, {"threads", n}, {"threads_requested", n}};
-        plan.steps.push_back(std::move(s));
+        plan.steps.push_back(gemm_step(o, t, common, p, n));
       }
     }
   }
