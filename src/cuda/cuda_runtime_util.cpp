@@ -4,6 +4,10 @@ namespace libscout::cuda {
 
 void check(cudaError_t status, const char* what) {
   if (status == cudaSuccess) return;
+  // A failed call also leaves its error as the thread's "last error", which the next kernel
+  // launch check would read as its own (a handled cudaMalloc failure reported later as "launching
+  // ...: out of memory"): clear it. Sticky errors (a broken context) stay and keep failing.
+  cudaGetLastError();
   std::string msg = std::string(what) + ": " + cudaGetErrorString(status);
   if (status == cudaErrorMemoryAllocation) msg += " (out of GPU memory)";
   throw Error(msg);

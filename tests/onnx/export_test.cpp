@@ -77,7 +77,11 @@ TEST_P(ZooRoundTrip, ExportedThenImportedGivesTheSameOutputs) {
   ASSERT_EQ(got.size(), want.size());
   for (std::size_t i = 0; i < want.size(); ++i) {
     EXPECT_EQ(got[i].shape(), want[i].shape());
-    EXPECT_LE(relative_l2_error(got[i].span(), want[i].span()), 1e-6)
+    // The layers and weights are the same bit for bit (above); what remains is the library's
+    // own run-to-run variation (oneDNN on an AVX-512 Xeon: 1.4e-6 for mobilenet_v2, as its
+    // kernels' reduction order can depend on buffer alignment). Any imported difference in a
+    // weight or an attribute is orders of magnitude above this bound.
+    EXPECT_LE(relative_l2_error(got[i].span(), want[i].span()), 1e-5)
         << model << " on " << backend << ", output " << i << ": " << testing::worst_element(got[i], want[i]);
   }
 }

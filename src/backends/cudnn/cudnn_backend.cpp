@@ -7,6 +7,7 @@
 // tensor-core rounding; ExecOptions::allow_tf32 lets both use TF32. settings() records the
 // library versions, the math mode, CUDA graphs on or off, the GPU and each layer's choice with
 // the measured time of every candidate.
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,18 @@ class CudnnBackend final : public Backend {
   DeviceKind device() const override { return DeviceKind::kGpu; }
 
   Support supports(const Graph& g, const Layer& l) const override {
+    // The segment runs every value as `batch` images of the input's batch (micro-batches split
+    // them): a value that an imported model regroups across the batch axis (a reshape from
+    // [3, 4, 5] to [1, 60], say) is left to another backend.
+    const int batch = g.shape(g.input).n;
+    const bool regrouped =
+        g.shape(l.output).n != batch ||
+        std::any_of(l.inputs.begin(), l.inputs.end(),
+                    [&](ValueId v) { return g.shape(v).n != batch; });
+    if (regrouped) {
+      return Support::no("a tensor whose batch dimension differs from the input's (" +
+                         std::to_string(batch) + "): values regrouped across images are not mapped");
+    }
     switch (l.op) {
       case OpKind::kConv2d:
       case OpKind::kRelu:
@@ -39,7 +52,6 @@ class CudnnBackend final : public Backend {
         return Support::no("asymmetric pooling padding is not mapped");
       case OpKind::kReshape: break;
     }
-    (void)g;
     return Support::no(std::string("no cuDNN mapping for ") + op_name(l.op));
   }
 

@@ -20,7 +20,9 @@ dim3 blocks_for(std::int64_t total) {
 void check_launch(const char* kernel) {
   const cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) {
-    throw Error(std::string("cudnn backend: launching ") + kernel + ": " + cudaGetErrorString(e));
+    std::string msg = std::string("cudnn backend: launching ") + kernel + ": " + cudaGetErrorString(e);
+    if (e == cudaErrorMemoryAllocation) msg += " (out of GPU memory)";
+    throw Error(msg);
   }
 }
 
