@@ -166,9 +166,9 @@ std::vector<Candidate> candidates(const Workbench& wb, Plan& plan) {
     out.push_back(std::move(c));
   }
   if (out.empty()) throw Error("plan: no candidate backend could run and validate this model");
-  // A backend whose validation inference took kHopeless times longer than too slow, against the
-  // fastest validation inference, is not timed again (at seconds per inference, three more
-  // inferences cost more than the rest of the plan): other work could not slow it down that much.
+  // A backend whose validation inference took over kHopeless x too_slow times the fastest
+  // validation inference is not timed again (at seconds per inference, three more inferences cost
+  // more than the rest of the plan): other work could not slow it down that much.
   constexpr double kHopeless = 10;
   double fastest_validation = kUnsupported;
   for (const Candidate& c : out) fastest_validation = std::min(fastest_validation, c.whole_ms);

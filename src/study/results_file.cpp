@@ -175,6 +175,11 @@ std::pair<std::string, std::string> row_status(const json& row, const std::strin
   return {s, why};
 }
 
+json* json_pointer_or_null(json& j, const char* pointer) {
+  const json::json_pointer ptr(pointer);
+  return j.contains(ptr) ? &j[ptr] : nullptr;
+}
+
 }  // namespace
 
 std::string ResultsFile::add_step(const StepRecord& step) {
@@ -226,6 +231,14 @@ void ResultsFile::add_gemm_rows(const StepRecord& step, const json& rows, std::s
 
 void ResultsFile::add_run_round(const StepRecord& step, const json& rows, std::string& status) {
   json result = rows.empty() ? json() : rows[0];
+  // The study hands its children absolute paths; results.json names the study's own files (an
+  // auto row's plan) relative to the study folder, so it stays right when the folder moves.
+  if (json* plan = result.is_object() ? json_pointer_or_null(result, "/settings/plan") : nullptr;
+      plan != nullptr && plan->is_string()) {
+    const fs::path rel = fs::path(plan->get<std::string>())
+                             .lexically_relative(fs::absolute(path_).parent_path());
+    if (!rel.empty() && *rel.begin() != "..") *plan = rel.generic_string();
+  }
   if (!rows.empty()) {
     const auto [s, why] = row_status(result, status, last_reason_);
     status = s;
