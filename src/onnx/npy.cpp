@@ -113,6 +113,16 @@ std::vector<std::int64_t> parse_shape(const std::string& text, const HeaderParse
   return shape;
 }
 
+// Whether a file of `file_bytes` can hold at most `max_bytes` of data: the header may take up to
+// 4 KiB more. The allowance is taken off the file's size, not added to the limit: in size_t,
+// max_bytes + 4096 wraps for a limit within 4 KiB of SIZE_MAX (4 GiB on 32-bit), and every file
+// over 4 KiB was refused. A file that size_t cannot count (on 32-bit) is refused whatever the limit.
+bool file_fits_limit(std::uint64_t file_bytes, std::size_t max_bytes) {
+  constexpr std::uint64_t kHeaderAllowance = 4096;
+  if (file_bytes > std::numeric_limits<std::size_t>::max()) return false;
+  return file_bytes <= kHeaderAllowance || file_bytes - kHeaderAllowance <= max_bytes;
+}
+
 }  // namespace
 
 NpyArray parse_npy(std::string_view bytes, const std::string& what, std::size_t max_bytes) {
@@ -177,7 +187,7 @@ NpyArray read_npy(const std::string& path, std::size_t max_bytes) {
   std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) throw Error("cannot open '" + path + "': " + std::strerror(errno));
   const std::streamoff size = f.tellg();
-  if (size < 0 || static_cast<std::uint64_t>(size) > max_bytes + 4096) {
+  if (size < 0 || !file_fits_limit(static_cast<std::uint64_t>(size), max_bytes)) {
     throw Error(path + ": file of " + std::to_string(size) + " bytes is larger than the limit of " +
                 std::to_string(max_bytes) + " bytes");
   }

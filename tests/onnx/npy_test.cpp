@@ -1,9 +1,13 @@
 // The .npy reader and writer: what the writer writes reads back; the reader takes the headers
 // NumPy writes (versions 1.0 and 2.0, with or without a trailing comma in the dictionary) and
 // refuses, with the reason, any other data type, Fortran order, a malformed header or data of
-// the wrong size.
+// the wrong size. read_npy's file-size bound is exact at its edges and does not wrap for a limit
+// near SIZE_MAX.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdint>
 #include <filesystem>
 
 #include "core/error.h"
@@ -13,6 +17,22 @@ namespace libscout {
 namespace {
 
 constexpr std::size_t kLimit = 1 << 20;
+
+// A file of the system's temporary folder for this process alone: host and qemu runs of the
+// tests share /tmp under ctest -j.
+std::string temp_file(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("libscout-npy-" + std::to_string(::getpid()) + "-" + name)).string();
+}
+
+std::string read_error(const std::string& path, std::size_t max_bytes) {
+  try {
+    read_npy(path, max_bytes);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 std::string error_of(const std::string& bytes) {
   try {
@@ -52,9 +72,33 @@ TEST(Npy, WriteThenReadGivesTheSameArray) {
     EXPECT_EQ(a.shape, shape);
     EXPECT_EQ(a.data, data);
   }
-  const std::string file = (std::filesystem::temp_directory_path() / "libscout-npy-test.npy").string();
+  const std::string file = temp_file("round-trip.npy");
   write_npy(file, {3, 2}, data);
   EXPECT_EQ(read_npy(file, kLimit).data, data);
+  std::filesystem::remove(file);
+}
+
+// read_npy refuses a file over the limit plus 4 KiB of header before reading it; the bound is
+// computed without overflow, so a limit near SIZE_MAX (4 GiB on 32-bit) takes every file.
+TEST(Npy, FileSizeBound) {
+  const std::vector<float> data(2000, 0.25f);
+  const std::string file = temp_file("bound.npy");
+  write_npy(file, {2000}, data);
+  const std::size_t size = static_cast<std::size_t>(std::filesystem::file_size(file));
+  ASSERT_GT(size, data.size() * sizeof(float));  // the data and a header of 64 bytes or more
+  // At the bound the file is read, and parse_npy refuses its 8000 bytes of data.
+  EXPECT_NE(read_error(file, size - 4096).find("the array ((2000,)) is larger than the limit of " +
+                                               std::to_string(size - 4096) + " bytes"), std::string::npos);
+  EXPECT_NE(read_error(file, size - 4097).find("file of " + std::to_string(size) +
+                                               " bytes is larger than the limit of " +
+                                               std::to_string(size - 4097) + " bytes"), std::string::npos);
+  EXPECT_EQ(read_error(file, data.size() * sizeof(float)), "");
+  EXPECT_NE(read_error(file, data.size() * sizeof(float) - 1).find("the array ((2000,)) is larger"),
+            std::string::npos);
+  for (const std::size_t huge : {SIZE_MAX, SIZE_MAX - 4095, SIZE_MAX - 4096, SIZE_MAX / 2 + 1}) {
+    EXPECT_EQ(read_error(file, huge), "") << "limit " << huge;
+  }
+  EXPECT_EQ(read_npy(file, SIZE_MAX).data, data);
   std::filesystem::remove(file);
 }
 
