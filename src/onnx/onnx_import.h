@@ -39,7 +39,9 @@ struct OnnxImportOptions {
 // Whether this build reads and writes ONNX (libonnx-dev was found when it was configured).
 bool onnx_supported();
 
-// Half of the smaller of the machine's physical memory and this process's memory limits.
+// Half of the smaller of the machine's physical memory and this process's memory limits; in a
+// 32-bit process the half of the memory is first clamped to [256 MiB, 2 GiB - 1] (see
+// model_limits.cpp).
 std::size_t default_model_memory_limit();
 
 // The model at `path` as built (batch norms and activations still separate): load_model() then

@@ -2,9 +2,10 @@
 // NumPy writes (versions 1.0 and 2.0, with or without a trailing comma in the dictionary) and
 // refuses, with the reason, any other data type, Fortran order, a malformed header or data of
 // the wrong size. read_npy's file-size bound is exact at its edges and does not wrap for a limit
-// near SIZE_MAX.
+// near SIZE_MAX; the default memory limit fits a 32-bit address space.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 
 #include "core/error.h"
 #include "onnx/npy.h"
+#include "onnx/onnx_import.h"
 
 namespace libscout {
 namespace {
@@ -137,6 +139,25 @@ TEST(Npy, RefusesWhatItDoesNotRead) {
   EXPECT_NE(error_of(truncated.substr(0, 30)).find("truncated .npy header"), std::string::npos);
   truncated[6] = 7;
   EXPECT_NE(error_of(truncated).find("format version 7 is not supported"), std::string::npos);
+}
+
+// The default limit of .npy inputs and models: in a 32-bit process within [256 MiB, 2 GiB - 1]
+// whatever physical memory it reads (under qemu-user, the host's modulo 4 GiB), unless a process
+// limit lowers it.
+TEST(Npy, DefaultMemoryLimitFitsTheAddressSpace) {
+  const std::size_t limit = default_model_memory_limit();
+  EXPECT_GT(limit, 0u);
+  if constexpr (sizeof(void*) < 8) {
+    EXPECT_LE(limit, (std::size_t(1) << 31) - 1);
+    bool process_limit = false;
+    for (int resource : {RLIMIT_AS, RLIMIT_DATA}) {
+      rlimit r{};
+      process_limit = process_limit || (getrlimit(resource, &r) == 0 && r.rlim_cur != RLIM_INFINITY);
+    }
+    if (!process_limit) {
+      EXPECT_GE(limit, std::size_t(256) << 20);
+    }
+  }
 }
 
 }  // namespace
