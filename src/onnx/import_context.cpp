@@ -47,7 +47,7 @@ std::string dims_str(const Dims& dims) {
   return s + "]";
 }
 
-std::string bytes_str(std::size_t bytes) {
+std::string bytes_str(std::uint64_t bytes) {
   if (bytes < (1u << 20)) return std::to_string(bytes) + " bytes";
   char text[32];
   std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));

@@ -52,7 +52,7 @@ std::size_t checked_count(const Dims& dims, std::size_t limit, const std::string
 // The engine's NCHW shape of a tensor of rank 0 to 4 (trailing dimensions 1).
 Shape nchw_of(const Dims& dims, const std::string& what);
 std::string dims_str(const Dims& dims);  // "[1, 3, 224, 224]"
-std::string bytes_str(std::size_t bytes);  // "600 bytes", "12.5 MiB"
+std::string bytes_str(std::uint64_t bytes);  // "600 bytes", "12.5 MiB"
 const char* dtype_name(int onnx_type);
 // The first `rank` dimensions of an NCHW shape (the rest must be 1).
 Dims dims_of(const Shape& s, std::size_t rank);
@@ -156,7 +156,9 @@ class Importer {
   const std::vector<std::string>& external_order() const { return external_order_; }
   const std::string& external_content(const std::string& loc) { return external_files_[loc]; }
   std::size_t limit() const { return limit_; }
-  void charge(std::size_t bytes, const std::string& what);  // Error past the memory limit
+  // Error past the memory limit. Byte counts are 64-bit whatever size_t is (32 bits on armhf),
+  // so that a hostile file's sizes cannot wrap them.
+  void charge(std::uint64_t bytes, const std::string& what);
 
  private:
   void add_input();
@@ -169,7 +171,8 @@ class Importer {
   OnnxImportOptions options_;
   std::string folder_;
   Graph graph_;
-  std::size_t limit_ = 0, charged_ = 0;
+  std::size_t limit_ = 0;
+  std::uint64_t charged_ = 0;
   int opset_ = 0;
   std::map<std::string, const onnx::TensorProto*> initializers_;
   std::map<std::string, Symbol> symbols_;

@@ -63,7 +63,7 @@ Constant fold_binary(NodeContext& ctx, BinaryOp op, const Constant& a, const Con
   out.type = a.type;
   out.dims = broadcast_dims(ctx, a.dims, b.dims);
   const std::size_t count = checked_count(out.dims, ctx.importer().limit() / 8, ctx.where());
-  ctx.importer().charge(count * 8, ctx.where());
+  ctx.importer().charge(std::uint64_t{count} * 8, ctx.where());
   for (std::size_t k = 0; k < count; ++k) {
     const std::size_t ia = source_index(a.dims, out.dims, k), ib = source_index(b.dims, out.dims, k);
     if (a.type == DType::kFloat) {

@@ -12,8 +12,9 @@ namespace libscout::onnx_import {
 
 namespace fs = std::filesystem;
 
-void Importer::charge(std::size_t bytes, const std::string& what) {
-  if (bytes > limit_ || charged_ > limit_ - bytes) {
+void Importer::charge(std::uint64_t bytes, const std::string& what) {
+  const std::uint64_t limit = limit_;
+  if (bytes > limit || charged_ > limit - bytes) {
     throw Error(what + " needs " + bytes_str(bytes) + " more, past the memory limit of " +
                 bytes_str(limit_) + " for this model");
   }
@@ -48,8 +49,7 @@ const std::string& Importer::read_external(const std::string& location, const st
   }
   const std::uintmax_t size = fs::file_size(file, ec);
   if (ec) throw Error(what + ": cannot read the size of external data file '" + location + "'");
-  charge(static_cast<std::size_t>(std::min<std::uintmax_t>(size, SIZE_MAX)),
-         "external data file '" + location + "'");
+  charge(static_cast<std::uint64_t>(size), "external data file '" + location + "'");
   std::string content(static_cast<std::size_t>(size), '\0');
   std::ifstream f(file, std::ios::binary);
   if (!f.read(content.data(), static_cast<std::streamsize>(size))) {
@@ -169,7 +169,8 @@ Constant Importer::decode(const onnx::TensorProto& t, const std::string& what) {
   }
   // Allocated only after the data was found to match the dimensions, so at most twice what the
   // file holds; counted against the limit all the same.
-  charge(c.f.size() * sizeof(float) + c.i.size() * sizeof(std::int64_t), what);
+  charge(std::uint64_t{c.f.size()} * sizeof(float) + std::uint64_t{c.i.size()} * sizeof(std::int64_t),
+         what);
   return c;
 }
 

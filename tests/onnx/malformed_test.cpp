@@ -193,6 +193,26 @@ wide (float[1, 3, 8, 8] x, float[64, 3, 3, 3] w, float[64] b) => (float[1, 64, 6
     EXPECT_ERROR(std::string(e.what()), "m.onnx' (" + std::to_string(size) + " bytes) is larger than the "
                                         "memory limit of 64 bytes");
   }
+  // A file over 4 GiB (sparse: one byte is written) is measured in 64 bits, on 32-bit too.
+  const std::string big = (dir.path() / "big.onnx").string();
+  std::ofstream(big, std::ios::binary).seekp((std::int64_t(4) << 30) + (2 << 20) - 1).put('\0');
+  try {
+    import_onnx_file(big, {.memory_limit = 64});
+    ADD_FAILURE() << "imported past the limit";
+  } catch (const Error& e) {
+    EXPECT_ERROR(std::string(e.what()), "big.onnx' (4098.0 MiB) is larger than the memory limit of 64 bytes");
+  }
+  // So is external data: its size is charged in 64 bits, not cut to size_t.
+  std::ofstream(dir.path() / "big.bin", std::ios::binary).seekp((std::int64_t(4) << 30) + (2 << 20) - 1).put('\0');
+  onnx::ModelProto external = small();
+  onnx::TensorProto* b = testing::find_initializer(external, "b");
+  b->clear_raw_data();
+  b->set_data_location(onnx::TensorProto_DataLocation_EXTERNAL);
+  auto* location = b->add_external_data();
+  location->set_key("location");
+  location->set_value("big.bin");
+  EXPECT_ERROR(import_error(external.SerializeAsString(), {.memory_limit = 1 << 20}, dir.path().string()),
+               "(Conv, opset 13): external data file 'big.bin' needs 4098.0 MiB more, past the memory limit");
 }
 
 TEST(OnnxMalformed, ExternalDataMustStayInTheModelsFolder) {
