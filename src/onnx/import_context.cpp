@@ -7,17 +7,23 @@
 namespace libscout::onnx_import {
 
 std::size_t checked_count(const Dims& dims, std::size_t limit, const std::string& what) {
-  // In 64 bits whatever size_t is (32 bits on armhf), so that no dimension is truncated.
-  std::uint64_t count = 1;
+  // In 64 bits whatever size_t is (32 bits on armhf), so that no dimension is truncated. The
+  // product of the non-zero dimensions is what is bounded: an empty tensor's other dimensions
+  // would otherwise be free, and the products of consecutive dimensions that the converters
+  // take (span_product, loop bounds) could overflow int64 or run for ages.
+  const bool empty = std::find(dims.begin(), dims.end(), 0) != dims.end();
+  std::uint64_t product = 1;
   for (std::int64_t d : dims) {
     if (d < 0) throw Error(what + ": negative dimension in " + dims_str(dims));
     const auto ud = static_cast<std::uint64_t>(d);
-    if (ud != 0 && count > static_cast<std::uint64_t>(limit) / ud) {
-      throw Error(what + ": " + dims_str(dims) + " has more elements than the memory limit allows");
+    if (ud != 0 && product > static_cast<std::uint64_t>(limit) / ud) {
+      throw Error(what + ": " + dims_str(dims) +
+                  (empty ? " is empty, but its other dimensions multiply past what the memory limit "
+                           "allows" : " has more elements than the memory limit allows"));
     }
-    count *= ud;
+    if (ud != 0) product *= ud;
   }
-  return static_cast<std::size_t>(count);
+  return empty ? 0 : static_cast<std::size_t>(product);
 }
 
 Shape nchw_of(const Dims& dims, const std::string& what) {

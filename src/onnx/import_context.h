@@ -47,7 +47,9 @@ struct Runtime {
 
 using Symbol = std::variant<Constant, Runtime>;
 
-// Product of `dims` with overflow and range checks: an Error when over `limit`.
+// Product of `dims` with overflow and range checks: an Error when it is over `limit`, or for an
+// empty tensor when its non-zero dimensions' product is (so that every product of some of the
+// dimensions of a checked tensor is at most `limit`).
 std::size_t checked_count(const Dims& dims, std::size_t limit, const std::string& what);
 // The engine's NCHW shape of a tensor of rank 0 to 4 (trailing dimensions 1).
 Shape nchw_of(const Dims& dims, const std::string& what);

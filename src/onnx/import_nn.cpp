@@ -101,7 +101,9 @@ void convert_conv(NodeContext& ctx) {
   finish_window(ctx, x, win);
   const int group = ctx.checked_int(ctx.attr_int("group", 1), "attribute 'group'", 1, kMaxParam);
   const std::int64_t cout = w.dims[0];
-  if (x.dims[1] != w.dims[1] * group || cout % group != 0) {
+  // Divided, not multiplied: w.dims[1] is bounded only by the memory limit (up to 2^62 for a
+  // limit given as SIZE_MAX), and times a group of up to 2^24 it can overflow int64.
+  if (x.dims[1] % group != 0 || x.dims[1] / group != w.dims[1] || cout % group != 0) {
     ctx.fail("weight " + dims_str(w.dims) + " with group " + std::to_string(group) +
              " does not fit an input of " + std::to_string(x.dims[1]) + " channels");
   }
@@ -327,6 +329,8 @@ void convert_matmul(NodeContext& ctx) {
   if (x.dims.empty() || x.dims.back() != k) {
     ctx.fail("operands " + dims_str(x.dims) + " and " + dims_str(w.dims) + " do not multiply");
   }
+  // k is an input's extent, so it fits an int; n must too before it sizes the engine's tensor.
+  ctx.checked_int(n, "the matrix's column count", 0, std::numeric_limits<int>::max());
   Tensor weight({int(n), int(k), 1, 1});
   for (std::int64_t i = 0; i < k; ++i) {
     for (std::int64_t j = 0; j < n; ++j) weight[j * k + i] = w.f[i * n + j];
@@ -349,6 +353,7 @@ void convert_gemm(NodeContext& ctx) {
   const std::int64_t k = trans_b ? b.dims[1] : b.dims[0], n = trans_b ? b.dims[0] : b.dims[1];
   if (a.dims[1] != k) ctx.fail("A " + dims_str(a.dims) + " and B " + dims_str(b.dims) + " do not multiply");
   const float alpha = ctx.attr_float("alpha", 1.0f), beta = ctx.attr_float("beta", 1.0f);
+  ctx.checked_int(n, "B's output count", 0, std::numeric_limits<int>::max());  // see MatMul
   Tensor weight({int(n), int(k), 1, 1});
   for (std::int64_t j = 0; j < n; ++j) {
     for (std::int64_t i = 0; i < k; ++i) {

@@ -92,12 +92,15 @@ Constant concat_constants(NodeContext& ctx, std::size_t axis) {
     for (std::size_t d = 0; d < rank; ++d) {
       if (d != axis && c.dims[d] != out.dims[d]) ctx.fail("inputs differ outside the concatenation axis");
     }
-    out.dims[axis] += c.dims[axis];
+    if (__builtin_add_overflow(out.dims[axis], c.dims[axis], &out.dims[axis])) {
+      ctx.fail("the inputs' extents along axis " + std::to_string(axis) + " add up past int64");
+    }
     parts.push_back(&c);
   }
-  checked_count(out.dims, ctx.importer().limit() / 8, ctx.where());
+  const std::size_t count = checked_count(out.dims, ctx.importer().limit() / 8, ctx.where());
   out.f.clear();
   out.i.clear();
+  if (count == 0) return out;  // empty: the loop over `outer` would only take time
   for (std::int64_t o = 0; o < outer; ++o) {
     for (const Constant* c : parts) {
       const std::size_t len = static_cast<std::size_t>(span_product(c->dims, axis, rank));
@@ -216,17 +219,21 @@ void convert_gather(NodeContext& ctx) {
   if (data.dims.empty()) ctx.fail("Gather from a scalar");
   const std::size_t axis = ctx.axis(ctx.attr_int("axis", 0), data.dims.size(), "axis");
   const std::int64_t extent = data.dims[axis];
+  for (std::int64_t j : idx.i) {
+    if (j < -extent || j >= extent) ctx.fail("index " + std::to_string(j) + " is out of range");
+  }
   Constant out;
   out.type = data.type;
   out.dims.assign(data.dims.begin(), data.dims.begin() + axis);
   out.dims.insert(out.dims.end(), idx.dims.begin(), idx.dims.end());
   out.dims.insert(out.dims.end(), data.dims.begin() + axis + 1, data.dims.end());
-  checked_count(out.dims, ctx.importer().limit() / 8, ctx.where());
+  if (checked_count(out.dims, ctx.importer().limit() / 8, ctx.where()) == 0) {
+    return ctx.set_output(0, out);  // nothing to gather (empty indices or empty other axes)
+  }
   const std::int64_t outer = span_product(data.dims, 0, axis);
   const std::int64_t inner = span_product(data.dims, axis + 1, data.dims.size());
   for (std::int64_t o = 0; o < outer; ++o) {
     for (std::int64_t j : idx.i) {
-      if (j < -extent || j >= extent) ctx.fail("index " + std::to_string(j) + " is out of range");
       const std::size_t at = static_cast<std::size_t>((o * extent + (j < 0 ? j + extent : j)) * inner);
       for (std::int64_t k = 0; k < inner; ++k) {
         if (data.type == DType::kFloat) out.f.push_back(data.f[at + k]);

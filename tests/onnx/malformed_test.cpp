@@ -79,6 +79,60 @@ TEST(OnnxMalformed, HugeDimensions) {
   EXPECT_ERROR(error_of(big_input), "input 'x': dimension 2147483648 is too large");
 }
 
+// An int64 initializer `name` of `dims`, without values.
+void add_empty_initializer(onnx::ModelProto& m, const std::string& name, const std::vector<std::int64_t>& dims) {
+  onnx::TensorProto* t = m.mutable_graph()->add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto_DataType_INT64);
+  for (std::int64_t d : dims) t->add_dims(d);
+}
+
+// An empty tensor's other dimensions are bounded as a full tensor's are: their products (taken
+// by Flatten, Concat, Gather) would overflow int64. Sizes that pass that bound (with a limit
+// given as SIZE_MAX) are combined without overflow: extents are added with a check and channels
+// divided, and the error says what does not fit.
+TEST(OnnxMalformed, HugeDimensionsOfEmptyTensors) {
+  auto model = [](const std::string& node) {
+    return parse_model(R"(<ir_version: 7, opset_import: ["" : 13]>
+g (float[1, 4] x) => (float[1, 4] y) {
+  z = )" + node + R"(
+  y = Relu (x)
+})");
+  };
+  const std::int64_t big = std::int64_t(1) << 40;
+  onnx::ModelProto flatten = model("Flatten <axis = 2> (a)");
+  add_empty_initializer(flatten, "a", {big, big, 0});
+  EXPECT_ERROR(error_of(flatten), "(Flatten, opset 13): initializer 'a': [1099511627776, 1099511627776, 0] "
+                                  "is empty, but its other dimensions multiply past what the memory limit allows");
+  // Indices are checked whatever the other axes hold (here nothing: none used to be checked).
+  onnx::ModelProto gather = model("Gather <axis = 1> (a, i)");
+  add_empty_initializer(gather, "a", {0, 3});
+  add_empty_initializer(gather, "i", {1});
+  testing::find_initializer(gather, "i")->add_int64_data(7);
+  EXPECT_ERROR(error_of(gather), "(Gather, opset 13): index 7 is out of range");
+  // A 32-bit limit (at most 4 GiB) keeps the sums and products below far from int64's range.
+  const bool wide = sizeof(std::size_t) == 8;
+  if (wide) {
+    onnx::ModelProto concat = model("Concat <axis = 0> (a, a, a, a)");
+    add_empty_initializer(concat, "a", {std::int64_t(1) << 61, 0});
+    EXPECT_ERROR(error_of(concat, {.memory_limit = SIZE_MAX}),
+                 "(Concat, opset 13): the inputs' extents along axis 0 add up past int64");
+  }
+  const std::int64_t in_per_group = wide ? big : std::int64_t(1) << 20;  // times 2^24
+  onnx::ModelProto conv = small();
+  onnx::TensorProto* w = testing::find_initializer(conv, "w");
+  w->set_dims(0, 0);
+  w->set_dims(1, in_per_group);
+  w->clear_raw_data();
+  auto* group = conv.mutable_graph()->mutable_node(0)->add_attribute();
+  group->set_name("group");
+  group->set_type(onnx::AttributeProto_AttributeType_INT);
+  group->set_i(std::int64_t(1) << 24);
+  EXPECT_ERROR(error_of(conv, {.memory_limit = SIZE_MAX}),
+               "node 'conv1' (Conv, opset 13): weight [0, " + std::to_string(in_per_group) +
+               ", 3, 3] with group 16777216 does not fit an input of 3 channels");
+}
+
 TEST(OnnxMalformed, DataThatDoesNotMatchTheDimensions) {
   onnx::ModelProto m = small();
   onnx::TensorProto* b = testing::find_initializer(m, "b");
