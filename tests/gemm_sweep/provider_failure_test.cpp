@@ -67,7 +67,7 @@ void gpu_out_of_memory() { throw Error("cudaMalloc: out of memory (out of GPU me
 void host_out_of_memory() { throw std::bad_alloc(); }
 void not_a_std_exception() { throw 42; }
 
-GemmSweepOptions quick(std::vector<std::string> providers, std::vector<int> sizes) {
+GemmSweepOptions counted_calls_options(std::vector<std::string> providers, std::vector<int> sizes) {
   GemmSweepOptions o;
   o.providers = std::move(providers);
   o.shapes = square_shapes(sizes);
@@ -108,23 +108,23 @@ TEST(GemmSweepFailures, EveryStageThatThrowsIsAFailureNamingIt) {
   for (const Case& c : cases) {
     SCOPED_TRACE(c.stage);
     ThrowingProvider p(c.where, library_error, c.at);
-    expect_failed(measure_gemm(p, square(24), quick({}, {})), c.stage,
+    expect_failed(measure_gemm(p, square(24), counted_calls_options({}, {})), c.stage,
                   "threw: the library reports an internal error");
   }
   ThrowingProvider fine(W::kNowhere, library_error);
-  EXPECT_TRUE(measure_gemm(fine, square(24), quick({}, {})).ok());
+  EXPECT_TRUE(measure_gemm(fine, square(24), counted_calls_options({}, {})).ok());
 }
 
 TEST(GemmSweepFailures, OutOfMemoryIsAFailureWithTheReason) {
   using W = ThrowingProvider::Where;
   ThrowingProvider host(W::kCall, host_out_of_memory, 1);
-  expect_failed(measure_gemm(host, square(16), quick({}, {})), "the validated sgemm call",
+  expect_failed(measure_gemm(host, square(16), counted_calls_options({}, {})), "the validated sgemm call",
                 "out of host memory");
   ThrowingProvider gpu(W::kCall, gpu_out_of_memory, 3);
-  expect_failed(measure_gemm(gpu, square(16), quick({}, {})), "a timed sgemm call",
+  expect_failed(measure_gemm(gpu, square(16), counted_calls_options({}, {})), "a timed sgemm call",
                 "out of GPU memory");
   ThrowingProvider odd(W::kCall, not_a_std_exception, 1);
-  expect_failed(measure_gemm(odd, square(16), quick({}, {})), "the validated sgemm call",
+  expect_failed(measure_gemm(odd, square(16), counted_calls_options({}, {})), "the validated sgemm call",
                 "not a std::exception");
 }
 
@@ -141,7 +141,7 @@ TEST(GemmSweepFailures, TheSweepGoesOnAfterAProviderThrows) {
     return gemm::create_provider(name);
   };
   const auto results =
-      run_gemm_sweep(quick({"broken", "absent", "oom", "naive"}, {32, 48, 64}), make);
+      run_gemm_sweep(counted_calls_options({"broken", "absent", "oom", "naive"}, {32, 48, 64}), make);
   ASSERT_EQ(results.size(), 12u);
   for (int i = 0; i < 3; ++i) {
     SCOPED_TRACE(i);
@@ -165,7 +165,7 @@ TEST(GemmSweepFailures, OnlyGpuProvidersGetTheLargerSizes) {
     p->claim_gpu();
     return p;
   };
-  GemmSweepOptions o = quick({"naive", "gpu"}, {8, 16});
+  GemmSweepOptions o = counted_calls_options({"naive", "gpu"}, {8, 16});
   o.gpu_shapes = square_shapes({40});
   const auto results = run_gemm_sweep(o, make);
   ASSERT_EQ(results.size(), 5u);
