@@ -40,6 +40,18 @@ std::string last_line(const std::string& text) {
   return best;
 }
 
+// A sanitizer's one-line summary of the report that stopped the process ("SUMMARY:
+// AddressSanitizer: SEGV ... in f()"), or "" when `text` has none. A sanitized build reports a
+// crash itself and exits with status 1 instead of dying by the signal.
+std::string sanitizer_summary(const std::string& text) {
+  std::string found, line;
+  std::istringstream in(text);
+  while (std::getline(in, line)) {
+    if (line.rfind("SUMMARY: ", 0) == 0 && line.find("Sanitizer: ") != std::string::npos) found = line;
+  }
+  return found;
+}
+
 // This process's environment with the NAME=VALUE entries of `set` added or replaced, built
 // before fork (the child only calls execve).
 std::vector<std::string> environment_with(const std::vector<std::string>& set) {
@@ -75,6 +87,9 @@ std::string ChildResult::describe() const {
     return said.empty() ? s : s + "; last words: " + said;
   }
   if (exit_code == 0) return "ok";
+  if (std::string summary = sanitizer_summary(stderr_tail); !summary.empty()) {
+    return "crashed: " + summary.substr(9);
+  }
   return said.empty() ? "exited with status " + std::to_string(exit_code) : said;
 }
 
