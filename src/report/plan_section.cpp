@@ -219,6 +219,51 @@ void add_plan(std::vector<Block>& b, const PlanResult& p, const std::string& tit
 
 }  // namespace
 
+nlohmann::json plan_report_json(const PlanResult& p, const std::string& device) {
+  using nlohmann::json;
+  auto optional = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+  auto interval = [](const std::optional<Interval>& ci) {
+    return ci ? json::array({ci->lo, ci->hi}) : json(nullptr);
+  };
+  auto contender = [&](const std::optional<PlanContender>& c) {
+    if (!c) return json(nullptr);
+    return json{{"name", c->name}, {"median_ms", c->median_ms},
+                {"interval_ms", interval(c->ci)}, {"predicted_ms", optional(c->predicted_ms)}};
+  };
+  json layers = json::array();
+  for (const PlanLayer& l : p.layers) {
+    json alternatives = json::array();
+    for (const PlanAlternative& a : l.alternatives) {
+      alternatives.push_back({{"backend", a.backend},
+                              {"in_context_ms", optional(a.in_context_ms)},
+                              {"alone_ms", optional(a.alone_ms)},
+                              {"declined", a.declined.empty() ? json(nullptr) : json(a.declined)}});
+    }
+    layers.push_back({{"name", l.name}, {"op", l.op}, {"backend", l.backend},
+                      {"alternatives", alternatives}});
+  }
+  json contenders = json::array();
+  for (const PlanContender& c : p.contenders) contenders.push_back(contender(c));
+  return {{"device", device},
+          {"model", p.model},
+          {"threads", p.threads},
+          {"step", p.step},
+          {"status", to_string(p.status)},
+          {"reason", p.status == RowStatus::ok ? json(nullptr) : json(p.reason)},
+          {"file", p.file},
+          {"candidates", p.backends},
+          {"chosen", p.chosen},
+          {"chosen_figures", contender(p.chosen_figures)},
+          {"best_single", contender(p.best_single)},
+          {"speedup_over_best_single", optional(p.speedup)},
+          {"speedup_over_best_single_interval", interval(p.speedup_ci)},
+          {"contenders", contenders},
+          {"layers", layers},
+          {"not_considered", p.not_considered},
+          {"planning_s", optional(p.planning_s)},
+          {"wall_s", optional(p.wall_s)}};
+}
+
 void add_plan_section(std::vector<Block>& b, const std::vector<StudyResults>& studies) {
   const bool any = std::any_of(studies.begin(), studies.end(),
                                [](const StudyResults& s) { return !s.plans.empty(); });

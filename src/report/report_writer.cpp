@@ -353,11 +353,12 @@ nlohmann::json report_json(const std::vector<StudyResults>& input, const ReportO
                 {"recommendation", e.recommendation}};
   };
   json devices = json::array(), warnings = json::array(), table2 = json::array(),
-       throughput = json::array(), not_ranked = json::array();
+       throughput = json::array(), not_ranked = json::array(), plans = json::array();
   for (const auto& s : studies) {
     devices.push_back({{"label", s.device.label}, {"source", s.source}, {"device", s.device.raw},
                        {"files", s.files}, {"energy_measured", s.has_energy()}});
     for (const auto& w : s.warnings) warnings.push_back(s.source + ": " + w);
+    for (const auto& p : s.plans) plans.push_back(plan_report_json(p, s.device.label));
   }
   for (const auto& e : compute_table2(studies, options.baseline)) table2.push_back(entry(e));
   for (const auto& e : compute_throughput(studies, options.baseline)) throughput.push_back(entry(e));
@@ -365,7 +366,7 @@ nlohmann::json report_json(const std::vector<StudyResults>& input, const ReportO
     not_ranked.push_back({{"device", u.device}, {"what", u.what}, {"status", u.status}, {"reason", u.reason}});
   return {{"schema", kReportSchema}, {"baseline", options.baseline}, {"devices", devices},
           {"table2", table2},        {"throughput", throughput},     {"not_ranked", not_ranked},
-          {"warnings", warnings}};
+          {"plans", plans},          {"warnings", warnings}};
 }
 
 ReportFiles write_report(const std::vector<StudyResults>& studies,

@@ -60,6 +60,38 @@ TEST(PlanSection, ReadsEveryPlanTheStudyRecorded) {
   }
 }
 
+TEST(PlanSection, ReportJsonListsEveryPlanWithItsLayersAndGain) {
+  const json document = quick_study_json();
+  const StudyResults s = quick_study();
+  const json report = report_json({s}, {});
+  ASSERT_EQ(report["plans"].size(), document["plans"].size());
+  for (std::size_t i = 0; i < s.plans.size(); ++i) {
+    const PlanResult& p = s.plans[i];
+    const json& listed = report["plans"][i];
+    EXPECT_EQ(listed["device"], s.device.label);
+    EXPECT_EQ(listed["model"], p.model);
+    EXPECT_EQ(listed["threads"], p.threads);
+    EXPECT_EQ(listed["status"], document["plans"][i]["status"]);
+    if (p.status != RowStatus::ok) {
+      EXPECT_EQ(listed["reason"], p.reason);
+      continue;
+    }
+    EXPECT_TRUE(listed["reason"].is_null());
+    EXPECT_EQ(listed["chosen"], document["plans"][i]["chosen"]);
+    EXPECT_DOUBLE_EQ(listed["speedup_over_best_single"].get<double>(),
+                     document["plans"][i]["speedup_over_best_single"].get<double>());
+    ASSERT_EQ(listed["speedup_over_best_single_interval"].size(), 2u);
+    EXPECT_EQ(listed["best_single"]["name"], p.best_single->name);
+    ASSERT_EQ(listed["layers"].size(), document["plans"][i]["plan"]["layers"].size());
+    for (std::size_t l = 0; l < p.layers.size(); ++l) {
+      const json& layer = listed["layers"][l];
+      EXPECT_EQ(layer["backend"], document["plans"][i]["plan"]["layers"][l]["backend"]);
+      EXPECT_EQ(layer["alternatives"].size(), p.layers[l].alternatives.size());
+    }
+    EXPECT_EQ(listed["contenders"].size(), document["plans"][i]["plan"]["contenders"].size());
+  }
+}
+
 TEST(PlanSection, ShowsTheLibraryOfEachLayerAndEveryAlternativesTime) {
   const StudyResults s = quick_study();
   const std::string html = html_of(s);
