@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <sstream>
+#include <string_view>
 
 #include "core/error.h"
 #include "study/memory_limit.h"
@@ -28,28 +29,33 @@ void keep_tail(std::string& tail, const char* data, std::size_t n) {
   if (tail.size() > kTailBytes) tail.erase(0, tail.size() - kTailBytes);
 }
 
-// The last line of `text` that says something (CLI11's "Run with --help" trailer skipped).
-std::string last_line(const std::string& text) {
+// The last line of `text` that says something and passes `keep` ("" when none does).
+template <typename Keep>
+std::string last_line_where(const std::string& text, Keep keep) {
   std::string best, line;
   std::istringstream in(text);
   while (std::getline(in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || line.rfind("Run with --help", 0) == 0) continue;
-    best = line;
+    if (!line.empty() && keep(line)) best = line;
   }
   return best;
 }
 
-// A sanitizer's one-line summary of the report that stopped the process ("SUMMARY:
-// AddressSanitizer: SEGV ... in f()"), or "" when `text` has none. A sanitized build reports a
-// crash itself and exits with status 1 instead of dying by the signal.
+// The child's last words (CLI11's "Run with --help" trailer skipped).
+std::string last_line(const std::string& text) {
+  return last_line_where(text, [](const std::string& l) { return l.rfind("Run with --help", 0) != 0; });
+}
+
+// What a sanitizer's report that stopped the process says in its summary line ("SUMMARY:
+// AddressSanitizer: SEGV ... in f()" gives "AddressSanitizer: SEGV ... in f()"), or "" when
+// `text` has none: a sanitized build reports a crash itself and exits with status 1 instead of
+// dying by the signal, and reports leaks the same way.
 std::string sanitizer_summary(const std::string& text) {
-  std::string found, line;
-  std::istringstream in(text);
-  while (std::getline(in, line)) {
-    if (line.rfind("SUMMARY: ", 0) == 0 && line.find("Sanitizer: ") != std::string::npos) found = line;
-  }
-  return found;
+  constexpr std::string_view kPrefix = "SUMMARY: ";
+  const std::string line = last_line_where(text, [&](const std::string& l) {
+    return l.starts_with(kPrefix) && l.find("Sanitizer: ") != std::string::npos;
+  });
+  return line.empty() ? line : line.substr(kPrefix.size());
 }
 
 // This process's environment with the NAME=VALUE entries of `set` added or replaced, built
@@ -88,7 +94,7 @@ std::string ChildResult::describe() const {
   }
   if (exit_code == 0) return "ok";
   if (std::string summary = sanitizer_summary(stderr_tail); !summary.empty()) {
-    return "crashed: " + summary.substr(9);
+    return "stopped by " + summary;
   }
   return said.empty() ? "exited with status " + std::to_string(exit_code) : said;
 }

@@ -241,7 +241,7 @@ TEST_F(StudyTest, CrashingAndMemoryHungryBackendsAreRecordedFailed) {
   ASSERT_EQ(by_backend.size(), 3u);
   EXPECT_EQ(by_backend["gemm:eigen"]["status"], "failed");
 #ifdef __SANITIZE_ADDRESS__
-  const std::string crash = "crashed: AddressSanitizer: SEGV";  // the sanitizer's own report
+  const std::string crash = "stopped by AddressSanitizer: SEGV";  // the sanitizer's own report
 #else
   const std::string crash = "crashed: signal 11";
 #endif
