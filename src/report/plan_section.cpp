@@ -221,22 +221,20 @@ void add_plan(std::vector<Block>& b, const PlanResult& p, const std::string& tit
 
 nlohmann::json plan_report_json(const PlanResult& p, const std::string& device) {
   using nlohmann::json;
-  auto optional = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
-  auto interval = [](const std::optional<Interval>& ci) {
-    return ci ? json::array({ci->lo, ci->hi}) : json(nullptr);
-  };
   auto contender = [&](const std::optional<PlanContender>& c) {
     if (!c) return json(nullptr);
-    return json{{"name", c->name}, {"median_ms", c->median_ms},
-                {"interval_ms", interval(c->ci)}, {"predicted_ms", optional(c->predicted_ms)}};
+    return json{{"name", c->name},
+                {"median_ms", c->median_ms},
+                {"interval_ms", interval_json(c->ci)},
+                {"predicted_ms", number_or_null(c->predicted_ms)}};
   };
   json layers = json::array();
   for (const PlanLayer& l : p.layers) {
     json alternatives = json::array();
     for (const PlanAlternative& a : l.alternatives) {
       alternatives.push_back({{"backend", a.backend},
-                              {"in_context_ms", optional(a.in_context_ms)},
-                              {"alone_ms", optional(a.alone_ms)},
+                              {"in_context_ms", number_or_null(a.in_context_ms)},
+                              {"alone_ms", number_or_null(a.alone_ms)},
                               {"declined", a.declined.empty() ? json(nullptr) : json(a.declined)}});
     }
     layers.push_back({{"name", l.name}, {"op", l.op}, {"backend", l.backend},
@@ -255,13 +253,13 @@ nlohmann::json plan_report_json(const PlanResult& p, const std::string& device) 
           {"chosen", p.chosen},
           {"chosen_figures", contender(p.chosen_figures)},
           {"best_single", contender(p.best_single)},
-          {"speedup_over_best_single", optional(p.speedup)},
-          {"speedup_over_best_single_interval", interval(p.speedup_ci)},
+          {"speedup_over_best_single", number_or_null(p.speedup)},
+          {"speedup_over_best_single_interval", interval_json(p.speedup_ci)},
           {"contenders", contenders},
           {"layers", layers},
           {"not_considered", p.not_considered},
-          {"planning_s", optional(p.planning_s)},
-          {"wall_s", optional(p.wall_s)}};
+          {"planning_s", number_or_null(p.planning_s)},
+          {"wall_s", number_or_null(p.wall_s)}};
 }
 
 void add_plan_section(std::vector<Block>& b, const std::vector<StudyResults>& studies) {

@@ -303,12 +303,9 @@ nlohmann::json report_json(const std::vector<StudyResults>& input, const ReportO
   using nlohmann::json;
   if (input.empty()) throw Error("no study results to report on");
   const std::vector<StudyResults> studies = with_unique_labels(input);
-  auto interval = [](const std::optional<Interval>& ci, double scale = 1) {
-    return ci ? json::array({ci->lo * scale, ci->hi * scale}) : json(nullptr);
-  };
   auto value = [](const std::optional<Ratio>& r) { return r ? json(r->value) : json(nullptr); };
   auto ratio_interval = [&](const std::optional<Ratio>& r) {
-    return r ? interval(r->ci) : json(nullptr);
+    return r ? interval_json(r->ci) : json(nullptr);
   };
   auto choice = [&](const std::optional<BackendChoice>& c) {
     if (!c) return json(nullptr);
@@ -318,10 +315,10 @@ nlohmann::json report_json(const std::vector<StudyResults>& input, const ReportO
                 {"threads_requested", c->asked_threads},
                 {"batch", c->batch},
                 {"latency_ms", c->ms_per_inference},
-                {"latency_interval_ms", interval(c->ms_ci)},
+                {"latency_interval_ms", interval_json(c->ms_ci)},
                 {"images_per_s", c->images_per_s()},
                 {"energy_j", c->mj_per_inference ? json(*c->mj_per_inference * 1e-3) : json(nullptr)},
-                {"energy_interval_j", interval(c->mj_ci, 1e-3)}};
+                {"energy_interval_j", interval_json(c->mj_ci, 1e-3)}};
   };
   auto names = [](const std::vector<BackendChoice>& ties) {
     json list = json::array();

@@ -10,6 +10,15 @@
 
 namespace libscout::report {
 
+nlohmann::json interval_json(const std::optional<Interval>& ci, double scale) {
+  return ci ? nlohmann::json::array({ci->lo * scale, ci->hi * scale}) : nlohmann::json(nullptr);
+}
+
+nlohmann::json number_or_null(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+
 using nlohmann::json;
 namespace fs = std::filesystem;
 

@@ -48,6 +48,10 @@ struct Interval {
   bool overlaps(const Interval& other) const { return lo <= other.hi && other.lo <= hi; }
 };
 
+// report.json's forms of optional figures: [low, high] times `scale`, or null; a number, or null.
+nlohmann::json interval_json(const std::optional<Interval>& ci, double scale = 1);
+nlohmann::json number_or_null(const std::optional<double>& v);
+
 struct GemmRow {
   std::string provider;
   std::string version;  // as the provider reported it ("" when not recorded)
