@@ -2,6 +2,10 @@
 // wrong (the node, its operator and the opset, or the attribute, tensor or file), never a crash.
 // The models start valid (ONNX's parser) and are then broken through the protobuf classes, the
 // way a damaged or hostile file would be.
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "tests/onnx/onnx_models.h"
@@ -26,6 +30,23 @@ onnx::ModelProto small() {
   testing::fill_seeded(m, "b", 2);
   m.mutable_graph()->mutable_node(0)->set_name("conv1");
   return m;
+}
+
+// small() with its bias stored as external data at `location`, relative to the model's folder.
+onnx::ModelProto small_with_external_bias(const std::string& location) {
+  onnx::ModelProto m = small();
+  onnx::TensorProto* b = testing::find_initializer(m, "b");
+  b->clear_raw_data();
+  b->set_data_location(onnx::TensorProto_DataLocation_EXTERNAL);
+  auto* e = b->add_external_data();
+  e->set_key("location");
+  e->set_value(location);
+  return m;
+}
+
+// A file of 4 GiB + 2 MiB of which one byte is written (sparse on disk).
+void write_sparse_4gib_file(const std::filesystem::path& path) {
+  std::ofstream(path, std::ios::binary).seekp((std::int64_t(4) << 30) + (2 << 20) - 1).put('\0');
 }
 
 std::string error_of(const onnx::ModelProto& m, const OnnxImportOptions& o = {}) {
@@ -249,7 +270,7 @@ wide (float[1, 3, 8, 8] x, float[64, 3, 3, 3] w, float[64] b) => (float[1, 64, 6
   }
   // A file over 4 GiB (sparse: one byte is written) is measured in 64 bits, on 32-bit too.
   const std::string big = (dir.path() / "big.onnx").string();
-  std::ofstream(big, std::ios::binary).seekp((std::int64_t(4) << 30) + (2 << 20) - 1).put('\0');
+  write_sparse_4gib_file(big);
   try {
     import_onnx_file(big, {.memory_limit = 64});
     ADD_FAILURE() << "imported past the limit";
@@ -257,15 +278,8 @@ wide (float[1, 3, 8, 8] x, float[64, 3, 3, 3] w, float[64] b) => (float[1, 64, 6
     EXPECT_ERROR(std::string(e.what()), "big.onnx' (4098.0 MiB) is larger than the memory limit of 64 bytes");
   }
   // So is external data: its size is charged in 64 bits, not cut to size_t.
-  std::ofstream(dir.path() / "big.bin", std::ios::binary).seekp((std::int64_t(4) << 30) + (2 << 20) - 1).put('\0');
-  onnx::ModelProto external = small();
-  onnx::TensorProto* b = testing::find_initializer(external, "b");
-  b->clear_raw_data();
-  b->set_data_location(onnx::TensorProto_DataLocation_EXTERNAL);
-  auto* location = b->add_external_data();
-  location->set_key("location");
-  location->set_value("big.bin");
-  EXPECT_ERROR(import_error(external.SerializeAsString(), {.memory_limit = 1 << 20}, dir.path().string()),
+  write_sparse_4gib_file(dir.path() / "big.bin");
+  EXPECT_ERROR(import_error(small_with_external_bias("big.bin").SerializeAsString(), {.memory_limit = 1 << 20}, dir.path().string()),
                "(Conv, opset 13): external data file 'big.bin' needs 4098.0 MiB more, past the memory limit");
 }
 
@@ -274,14 +288,8 @@ TEST(OnnxMalformed, ExternalDataMustStayInTheModelsFolder) {
   std::filesystem::create_directories(dir.path() / "model");
   dir.file("secret.bin", std::string(16, 'x'));
   for (const std::string location : {"../secret.bin", "/etc/hostname", "sub/../../secret.bin", "missing.bin"}) {
-    onnx::ModelProto m = small();
-    onnx::TensorProto* b = testing::find_initializer(m, "b");
-    b->clear_raw_data();
-    b->set_data_location(onnx::TensorProto_DataLocation_EXTERNAL);
-    auto* e = b->add_external_data();
-    e->set_key("location");
-    e->set_value(location);
-    const std::string error = import_error(m.SerializeAsString(), {}, (dir.path() / "model").string());
+    const std::string error = import_error(small_with_external_bias(location).SerializeAsString(), {},
+                                           (dir.path() / "model").string());
     if (location == "/etc/hostname") {
       EXPECT_ERROR(error, "external data location '/etc/hostname' must be a path relative to the model's folder");
     } else if (location == "missing.bin") {
