@@ -54,12 +54,28 @@ TEST(NativeKernels, DepthwiseMatchesReference) {
   }
 }
 
-TEST(NativeKernels, DepthwiseAsymmetricPadding) {  // TensorFlow's SAME at stride 2
-  Conv2dParams p = square_conv(7, 3, 2, 0, 7);
-  p.pad_bottom = p.pad_right = 1;
+// TensorFlow's SAME at stride 2, and one-sided padding at stride 1, where the packed plane's
+// rows share their padding (left of one row = right of the one before) only when both sides pad.
+TEST(NativeKernels, DepthwiseAsymmetricPadding) {
+  struct Case {
+    Shape in;
+    int stride, top, left, bottom, right;
+  };
+  const Case cases[] = {
+      {{1, 7, 10, 12}, 2, 0, 0, 1, 1}, {{1, 3, 6, 5}, 1, 0, 0, 2, 2},
+      {{1, 3, 6, 5}, 1, 2, 2, 0, 0},   {{1, 3, 9, 21}, 1, 1, 0, 1, 2},
+      {{1, 3, 9, 21}, 1, 0, 2, 1, 0},  {{1, 3, 7, 9}, 2, 1, 0, 0, 1},
+  };
   for (const SimdKernels* simd : simd_builds()) {
-    expect_layer_matches(conv_graph({1, 7, 10, 12}, p, Activation::kRelu6),
-                         ConvAlgorithm::kDepthwise, *simd, 1, 1e-6, "depthwise SAME");
+    for (const Case& c : cases) {
+      Conv2dParams p = square_conv(c.in.c, 3, c.stride, 0, c.in.c);
+      p.pad_top = c.top;
+      p.pad_left = c.left;
+      p.pad_bottom = c.bottom;
+      p.pad_right = c.right;
+      expect_layer_matches(conv_graph(c.in, p, Activation::kRelu6), ConvAlgorithm::kDepthwise,
+                           *simd, 1, 1e-6, "depthwise padded " + c.in.str());
+    }
   }
 }
 

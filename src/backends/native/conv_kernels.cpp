@@ -84,78 +84,114 @@ class GemmConv final : public LayerKernel {
   std::vector<PackedMatrix> weights_;
 };
 
-// Copies one channel plane into a buffer laid out as DepthwisePlane describes (zero padding
-// made real, columns split into `stride` phases). The buffer's padding is zeroed once per run and
-// never written here: every plane of a layer has the same geometry, so only the input's own rows
-// and columns are copied.
-DepthwisePlane pack_depthwise_plane(const SimdKernels& simd, const float* x, const Shape& in,
-                                    const Shape& out, const Conv2dParams& p, float* buf,
-                                    long pitch) {
-  const int s = p.stride_w, rows = (out.h - 1) * p.stride_h + 3, cols = (out.w - 1) * s + 3;
-  const std::size_t phase_floats = static_cast<std::size_t>(rows) * pitch;
-  const int y0 = std::max(0, p.pad_top), y1 = std::min(rows, p.pad_top + in.h);
-  const int lo = std::min(cols, p.pad_left), hi = std::max(lo, std::min(cols, p.pad_left + in.w));
-  for (int y = y0; y < y1; ++y) {
-    const float* src = x + static_cast<std::size_t>(y - p.pad_top) * in.w - p.pad_left;
-    float* dst = buf + y * pitch;
-    if (s == 1) {
-      for (int c = lo; c < hi; ++c) dst[c] = src[c];
-      continue;
-    }
-    // Phase r holds padded columns 2i + r; both phases share the indices [i0, i1).
-    int first[2], last[2];
-    for (int r = 0; r < 2; ++r) {
-      first[r] = (lo - r + 1) / 2;
-      last[r] = std::max(first[r], (hi - r + 1) / 2);
-    }
-    const int i0 = std::max(first[0], first[1]), i1 = std::max(i0, std::min(last[0], last[1]));
-    simd.deinterleave(src + 2 * i0, i1 - i0, dst + i0, dst + phase_floats + i0);
-    for (int r = 0; r < 2; ++r) {
-      float* d = dst + r * phase_floats;
-      for (int i = first[r]; i < std::min(i0, last[r]); ++i) d[i] = src[2 * i + r];
-      for (int i = std::max(i1, first[r]); i < last[r]; ++i) d[i] = src[2 * i + r];
+// Where a depthwise kernel's packed plane keeps the zero-padded input (DepthwisePlane). Stride 1:
+// one plane of padded rows `pitch` floats apart, where pitch may be less than the padded width:
+// the right padding of one row and the left padding of the next then share the same (zero)
+// floats. Stride 2: four sub-planes by the padded row's and column's parity, `pitch` = out_w + 1,
+// so that tap (ky, kx) of output (oy, ox) is at sub-plane [ky % 2][kx % 2], row oy + ky / 2,
+// column ox + kx / 2. Either way each tap is a fixed offset from the flat index oy * pitch + ox.
+// Padding is never written: the buffer is zeroed once per run and every plane of a layer writes
+// the same floats.
+class DepthwiseLayout {
+ public:
+  DepthwiseLayout(const Shape& in, const Shape& out, const Conv2dParams& p, int lanes)
+      : in_(in), p_(p), stride_(p.stride_w) {
+    rows_ = (out.h - 1) * stride_ + 3;
+    cols_ = (out.w - 1) * stride_ + 3;
+    lo_ = std::min(cols_, p.pad_left);
+    hi_ = std::max(lo_, std::min(cols_, p.pad_left + in.w));
+    const int sub_rows = stride_ == 1 ? rows_ : out.h + 1;
+    const int min_pitch = stride_ == 1 ? cols_ - std::min(lo_, cols_ - hi_) : out.w + 1;
+    // Narrow rows (the kernel's flat grid): as compact as possible. Wide ones (computed row by
+    // row): whole cache lines, so that the loads of tap column 0 are aligned.
+    pitch_ = out.w < lanes ? min_pitch : (std::max(min_pitch, cols_) + 15) / 16 * 16;
+    sub_floats_ = static_cast<long>(sub_rows) * pitch_ + 80;
+    for (int ky = 0; ky < 3; ++ky) {
+      for (int kx = 0; kx < 3; ++kx) {
+        taps_[ky * 3 + kx] = stride_ == 1 ? ky * pitch_ + kx
+                                          : ((ky % 2) * 2 + kx % 2) * sub_floats_ +
+                                                (ky / 2) * pitch_ + kx / 2;
+      }
     }
   }
-  DepthwisePlane plane{};
-  plane.phases[0] = buf;
-  plane.phases[1] = buf + phase_floats;
-  plane.pitch = pitch;
-  plane.stride = s;
-  plane.out_h = out.h;
-  plane.out_w = out.w;
-  return plane;
-}
+
+  long pitch() const { return pitch_; }
+  std::size_t floats() const { return static_cast<std::size_t>(sub_floats_) * stride_ * stride_; }
+  const float* tap(const float* buf, int t) const { return buf + taps_[t]; }
+
+  // Copies the input rows of one channel plane x into buf.
+  void pack(const SimdKernels& simd, const float* x, float* buf) const {
+    const int y0 = std::max(0, p_.pad_top), y1 = std::min(rows_, p_.pad_top + in_.h);
+    if (y1 <= y0 || hi_ <= lo_) return;
+    // Row y, padded column c of the plane is x[(y - pad_top) * in.w + c - pad_left].
+    auto input = [&](int y, int c) { return x + (y - p_.pad_top) * in_.w + (c - p_.pad_left); };
+    if (stride_ == 1) {
+      simd.copy_rows({input(y0, lo_), in_.w, buf + y0 * pitch_ + lo_, nullptr, pitch_, y1 - y0,
+                      hi_ - lo_});
+      return;
+    }
+    // Columns lo, lo + 1 form the first pair: their phases are lo % 2 and the other one.
+    const int first = lo_ % 2, pairs = (hi_ - lo_) / 2;
+    for (int parity = 0; parity < 2; ++parity) {
+      const int ya = y0 + (y0 % 2 == parity ? 0 : 1);
+      if (ya >= y1) continue;
+      const int count = (y1 - ya + 1) / 2;
+      float* sub = buf + parity * 2 * sub_floats_ + (ya / 2) * pitch_;
+      float* a = sub + first * sub_floats_ + lo_ / 2;
+      float* b = sub + (1 - first) * sub_floats_ + (lo_ + 1) / 2;
+      simd.deinterleave_rows({input(ya, lo_), 2L * in_.w, a, b, pitch_, count, pairs});
+      if ((hi_ - lo_) % 2 == 0) continue;
+      const int c = hi_ - 1;  // the last column, unpaired
+      for (int r = 0; r < count; ++r) {
+        sub[(c % 2) * sub_floats_ + r * pitch_ + c / 2] = *input(ya + 2 * r, c);
+      }
+    }
+  }
+
+ private:
+  Shape in_;
+  Conv2dParams p_;
+  int stride_, rows_ = 0, cols_ = 0, lo_ = 0, hi_ = 0;
+  long pitch_ = 0, sub_floats_ = 0;
+  long taps_[9] = {};
+};
 
 class DepthwiseConv final : public LayerKernel {
  public:
   DepthwiseConv(const Graph& g, const Layer& l, const KernelEnv& env)
-      : layer_(l), env_(env), in_(g.input_shape(l)), out_(g.output_shape(l)) {
-    const Conv2dParams& p = l.conv();
-    const int s = p.stride_w, cols = (out_.w - 1) * s + 3;
-    pitch_ = ((cols + s - 1) / s + 4 * 16 + 2 + 15) / 16 * 16;
-    plane_floats_ = 2 * static_cast<std::size_t>((out_.h - 1) * p.stride_h + 3) * pitch_ + pitch_;
-    activation_bounds(p.activation, lo_, hi_);
+      : layer_(l),
+        env_(env),
+        in_(g.input_shape(l)),
+        out_(g.output_shape(l)),
+        layout_(in_, out_, l.conv(), env.simd->lanes) {
+    plane_floats_ = (layout_.floats() + 15) / 16 * 16;
+    task_floats_ = plane_floats_ + depthwise_scratch_floats(layout_.pitch());
+    activation_bounds(l.conv().activation, lo_, hi_);
   }
 
   std::size_t workspace_bytes() const override {
-    return sizeof(float) * plane_floats_ * env_.pool->threads();
+    return sizeof(float) * task_floats_ * env_.pool->threads();
   }
 
   void run(const ExecContext& ctx) override {
     const float* x = ctx.data(layer_.inputs[0]);
     float* y = ctx.data(layer_.output);
-    const int planes = in_.n * in_.c;
-    parallel_chunks(*env_.pool, planes, [&](int task, int begin, int end) {
-      float* buf = ctx.workspace + task * plane_floats_;
+    parallel_chunks(*env_.pool, in_.n * in_.c, [&](int task, int begin, int end) {
+      float* buf = ctx.workspace + task * task_floats_;
       std::fill_n(buf, plane_floats_, 0.0f);
+      DepthwisePlane plane{};
+      plane.pitch = layout_.pitch();
+      plane.out_h = out_.h;
+      plane.out_w = out_.w;
+      plane.lo = lo_;
+      plane.hi = hi_;
+      plane.scratch = buf + plane_floats_;
+      for (int t = 0; t < 9; ++t) plane.taps[t] = layout_.tap(buf, t);
       for (int nc = begin; nc < end; ++nc) {
+        layout_.pack(*env_.simd, x + nc * in_.plane(), buf);
         const int c = nc % in_.c;
-        DepthwisePlane plane = pack_depthwise_plane(*env_.simd, x + nc * in_.plane(), in_, out_,
-                                                    layer_.conv(), buf, pitch_);
         plane.w = layer_.weight.data() + 9 * c;
         plane.bias = layer_.bias.empty() ? 0.0f : layer_.bias[c];
-        plane.lo = lo_;
-        plane.hi = hi_;
         plane.out = y + nc * out_.plane();
         env_.simd->depthwise3x3(plane);
       }
@@ -166,8 +202,8 @@ class DepthwiseConv final : public LayerKernel {
   const Layer& layer_;
   KernelEnv env_;
   Shape in_, out_;
-  long pitch_ = 0;
-  std::size_t plane_floats_ = 0;
+  DepthwiseLayout layout_;
+  std::size_t plane_floats_ = 0, task_floats_ = 0;
   float lo_ = 0, hi_ = 0;
 };
 

@@ -7,21 +7,31 @@
 
 namespace libscout::native_nn {
 
-// One channel of a 3x3 depthwise convolution (stride 1 or 2) on a plane packed by
-// pack_depthwise_plane (depthwise.h): zero padding made real, columns split into `stride` phases
-// (phase r holds padded columns r, r + stride, ...), each phase row `pitch` floats long and
-// readable at least 4 vectors past the last output. out[oy * out_w + ox] = act(bias + sum over
-// ky, kx of w[ky * 3 + kx] * padded[oy * stride + ky][ox * stride + kx]).
+// One channel of a 3x3 depthwise convolution on a plane packed (conv_kernels.cpp) so that every
+// output is the same 9-tap dot product at fixed offsets, whatever the stride and padding: with
+// the flat index f = oy * pitch + ox,
+//   flat[f] = act(bias + sum over t < 9 of w[t] * taps[t][f]),
+// where columns ox >= out_w of the flat grid are junk (they straddle two rows). Rows at least a
+// vector wide go straight to `out` (dense, row stride out_w); narrower ones are computed a few
+// grid rows at a time into `scratch` and copied out. Each taps[t] is readable up to
+// out_h * pitch + 64 floats; scratch holds depthwise_scratch_floats(pitch) floats.
 struct DepthwisePlane {
-  const float* phases[2];  // phase r's row 0; row y at phases[r] + y * pitch
+  const float* taps[9];
   long pitch;
-  int stride;
   int out_h, out_w;
   const float* w;  // 9 taps
   float bias;
   float lo, hi;  // the activation's clamp
+  float* scratch;
   float* out;
 };
+
+// Rows of the flat grid computed per chunk, and the scratch that chunk needs (a multiple of every
+// build's vector, plus one vector block of slack).
+inline long depthwise_chunk_rows(long pitch) { return pitch >= 1024 ? 1 : 1024 / pitch; }
+inline long depthwise_scratch_floats(long pitch) {
+  return depthwise_chunk_rows(pitch) * pitch + 4 * 16;
+}
 
 // Winograd F(4x4, 3x3) transforms over `lanes` independent 6x6 (input) or 6x6 -> 4x4 (output)
 // tiles at once, lane-interleaved: element e of lane l at [e * lanes + l].
@@ -45,15 +55,30 @@ struct TileEpilogue {
   float lo, hi;
 };
 
+// Rows of floats to copy: row r of src at src + r * src_stride, of dst at dst + r * dst_stride.
+// deinterleave_rows writes even[i] = src[2i] to dst and odd[i] = src[2i + 1] to dst2 (same
+// stride) for i < n; copy_rows writes dst[i] = src[i] for i < n.
+struct RowBlock {
+  const float* src;
+  long src_stride;
+  float* dst;
+  float* dst2;
+  long dst_stride;
+  int rows;
+  long n;
+};
+
 struct SimdKernels {
   const char* name;      // "avx2", "avx512", "neon", "portable"
-  int winograd_lanes;    // tiles per call of the Winograd transforms
+  int lanes;             // floats per vector, and tiles per call of the Winograd transforms
   void (*depthwise3x3)(const DepthwisePlane& p);
   void (*winograd_input)(const float* d, float* v);
   void (*winograd_output)(const WinogradOutputArgs& a);
   void (*tile_epilogue)(const TileEpilogue& e);
-  // even[i] = src[2i], odd[i] = src[2i + 1] for i < n (stride-2 depthwise packing).
-  void (*deinterleave)(const float* src, long n, float* even, float* odd);
+  // Depthwise packing, `rows` rows at once (a call per row costs more than a row of a few dozen
+  // floats): copy_rows copies n floats of each row, deinterleave_rows splits n pairs of each row.
+  void (*copy_rows)(const RowBlock& b);
+  void (*deinterleave_rows)(const RowBlock& b);
 };
 
 namespace portable {

@@ -48,7 +48,7 @@ class WinogradConv final : public LayerKernel {
       : layer_(l), env_(env), in_(g.input_shape(l)), out_(g.output_shape(l)) {
     mr_ = env.gemm.kernel->mr;
     nr_ = env.gemm.kernel->nr;
-    lanes_ = env.simd->winograd_lanes;
+    lanes_ = env.simd->lanes;
     cin_ = in_.c;
     cout_pad_ = (out_.c + nr_ - 1) / nr_ * nr_;
     tiles_w_ = (out_.w + 3) / 4;
