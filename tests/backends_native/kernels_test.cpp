@@ -139,17 +139,17 @@ TEST(NativeKernels, WinogradWeightTransformOfADeltaKernel) {
   }
 }
 
-// C = A B + bias, activation, against double sums: rows and columns around the tile, depths over
-// the K slice, both ways of splitting the work between threads.
-TEST(NativeKernels, PackedGemmMatchesDoubleProduct) {
-  const PackedGemm gemm = default_packed_gemm();
+// C = A B + bias, activation, against double sums: rows and columns around the tile (a last
+// column panel on each narrower tile), depths over the K slice, both ways of splitting the work
+// between threads; every micro-kernel this CPU runs.
+void expect_packed_gemm_matches(const PackedGemm& gemm) {
   const int mr = gemm.kernel->mr, nr = gemm.kernel->nr, kc = gemm.blocking.kc;
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> dist(-1, 1);
   gemm::native::ThreadPool pool(2);
   GemmScratch scratch;
   for (int m : {1, mr - 1, mr, mr + 1, 4 * mr + 3}) {
-    for (int n : {1, nr - 1, nr, nr + 1, 9 * nr + 5}) {
+    for (int n : {1, nr / 2, nr - 1, nr, nr + 1, nr + nr / 2 - 3, 9 * nr + 5}) {
       for (int k : {1, 7, kc + 3}) {
         std::vector<float> a(m * k), b(k * (n + 3)), bias(m), c(m * (n + 2), -7.0f);
         for (float& v : a) v = dist(rng);
@@ -167,12 +167,26 @@ TEST(NativeKernels, PackedGemmMatchesDoubleProduct) {
               want = std::min(std::max(want, 0.0), 6.0);
             }
             ASSERT_NEAR(c[i * (n + 2) + j], want, 1e-4 * (1 + k / 64))
-                << "m " << m << " n " << n << " k " << k << " at (" << i << ", " << j << ")";
+                << gemm.kernel->name << ": m " << m << " n " << n << " k " << k << " at (" << i
+                << ", " << j << ")";
           }
         }
       }
     }
   }
+}
+
+TEST(NativeKernels, PackedGemmMatchesDoubleProduct) {
+  int kernels = 0;
+  for (const gemm::native::SgemmUkernel& k : gemm::native::sgemm_ukernels()) {
+    if (!k.is_supported()) continue;
+    PackedGemm gemm = default_packed_gemm();
+    gemm.kernel = &k;
+    gemm.blocking = gemm::native::sgemm_blocking(k);
+    expect_packed_gemm_matches(gemm);
+    ++kernels;
+  }
+  EXPECT_GE(kernels, 1);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -28,10 +29,8 @@ struct AlignedFloats {
   std::vector<float> data;
 };
 
-TEST_P(SgemmUkernelTest, MatchesReferenceKernel) {
-  const SgemmUkernel& kernel = GetParam();
-  if (!kernel.is_supported()) GTEST_SKIP() << kernel.name << " is not supported by this CPU";
-  const int mr = kernel.mr, nr = kernel.nr;
+// One packed-contract kernel (MR x NR tile) against the reference kernel.
+void expect_matches_reference(std::string_view name, int mr, int nr, SgemmUkernelFn fn) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   std::mt19937 rng(42);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -49,13 +48,13 @@ TEST_P(SgemmUkernelTest, MatchesReferenceKernel) {
           for (int j = 0; j < nr; ++j) c0[i * ldc + j] = beta == 0.0f ? nan : dist(rng);
         std::vector<float> expected = c0, actual = c0;
         sgemm_ukernel_ref(mr, nr, kc, a.get(), b.get(), nr, expected.data(), ldc, beta);
-        kernel.fn(kc, a.get(), b.get(), actual.data(), ldc, beta);
+        fn(kc, a.get(), b.get(), actual.data(), ldc, beta);
 
         for (int i = 0; i < mr; ++i) {
           for (size_t j = 0; j < ldc; ++j) {
             const size_t idx = i * ldc + j;
             if (j >= static_cast<size_t>(nr)) {
-              ASSERT_EQ(actual[idx], -999.0f) << "kernel " << kernel.name << " wrote past its tile at ("
+              ASSERT_EQ(actual[idx], -999.0f) << "kernel " << name << " wrote past its tile at ("
                                               << i << ", " << j << "), kc=" << kc;
               continue;
             }
@@ -64,13 +63,35 @@ TEST_P(SgemmUkernelTest, MatchesReferenceKernel) {
             for (size_t p = 0; p < kc; ++p) magnitude += std::fabs(a.get()[p * mr + i] * b.get()[p * nr + j]);
             const double tolerance = 2.0 * (kc + 2) * std::numeric_limits<float>::epsilon() * magnitude;
             const bool ok = std::fabs(static_cast<double>(actual[idx]) - expected[idx]) <= tolerance;
-            ASSERT_TRUE(ok) << "kernel " << kernel.name << " (" << mr << "x" << nr << "), kc=" << kc
+            ASSERT_TRUE(ok) << "kernel " << name << " (" << mr << "x" << nr << "), kc=" << kc
                             << " beta=" << beta << " ldc=" << ldc << ": C(" << i << ", " << j
                             << ") = " << actual[idx] << ", reference " << expected[idx];
           }
         }
       }
     }
+  }
+}
+
+TEST_P(SgemmUkernelTest, MatchesReferenceKernel) {
+  const SgemmUkernel& kernel = GetParam();
+  if (!kernel.is_supported()) GTEST_SKIP() << kernel.name << " is not supported by this CPU";
+  expect_matches_reference(kernel.name, kernel.mr, kernel.nr, kernel.fn);
+}
+
+// The narrower tiles for last column panels: the same contract at their own NR, narrower than
+// the main tile and widest first.
+TEST_P(SgemmUkernelTest, NarrowTilesMatchReferenceKernel) {
+  const SgemmUkernel& kernel = GetParam();
+  if (!kernel.is_supported()) GTEST_SKIP() << kernel.name << " is not supported by this CPU";
+  int previous = kernel.nr;
+  for (const SgemmNarrowUkernel& narrow : kernel.narrow) {
+    if (narrow.nr == 0) continue;
+    ASSERT_LT(narrow.nr, previous) << kernel.name;
+    ASSERT_NE(narrow.fn, nullptr) << kernel.name;
+    previous = narrow.nr;
+    const std::string name = std::string(kernel.name) + " narrow " + std::to_string(narrow.nr);
+    expect_matches_reference(name, kernel.mr, narrow.nr, narrow.fn);
   }
 }
 

@@ -39,17 +39,43 @@ PackedGemm default_packed_gemm() {
 
 namespace {
 
-// Rows [k0, k0 + kc) and columns [j0, j0 + nc) of B as NR-wide panels (kc groups of NR floats),
-// the last panel padded with zeros.
-void pack_b(const float* b, std::size_t ldb, int k0, int kc, int j0, int nc, int nr, float* dst) {
-  for (int j = 0; j < nc; j += nr) {
-    const int w = std::min(nr, nc - j);
-    const float* src = b + static_cast<std::size_t>(k0) * ldb + j0 + j;
-    for (int p = 0; p < kc; ++p, dst += nr) {
-      std::memcpy(dst, src + p * ldb, sizeof(float) * w);
-      if (w < nr) std::fill(dst + w, dst + nr, 0.0f);
-    }
+// The kernel of one column panel: the full tile or one of the kernel's narrower tiles.
+struct PanelKernel {
+  gemm::native::SgemmUkernelFn fn;
+  int nr;
+};
+
+// The narrowest tile (the full one included) at least `width` wide.
+PanelKernel covering_kernel(const SgemmUkernel& k, int width) {
+  PanelKernel best{k.fn, k.nr};
+  for (const auto& narrow : k.narrow) {
+    if (narrow.nr >= width && narrow.nr < best.nr) best = {narrow.fn, narrow.nr};
   }
+  return best;
+}
+
+// Splits `width` columns into panels and calls fn(column, columns, kernel) for each: full
+// NR-wide panels, then the rest with the narrowest tile that covers it. In a packed block of
+// depth kc, the panel at `column` starts at column * kc.
+template <typename Fn>
+void for_each_panel(const SgemmUkernel& k, int width, Fn&& fn) {
+  int col = 0;
+  for (; col + k.nr <= width; col += k.nr) fn(col, k.nr, PanelKernel{k.fn, k.nr});
+  if (col < width) fn(col, width - col, covering_kernel(k, width - col));
+}
+
+// Rows [k0, k0 + kc) and columns [j0, j0 + nc) of B as the panels of for_each_panel, each kc
+// groups of its kernel's NR floats (padded with zeros).
+void pack_b(const SgemmUkernel& kern, const float* b, std::size_t ldb, int k0, int kc, int j0,
+            int nc, float* buf) {
+  for_each_panel(kern, nc, [&](int j, int w, const PanelKernel& pk) {
+    const float* src = b + static_cast<std::size_t>(k0) * ldb + j0 + j;
+    float* dst = buf + static_cast<std::size_t>(j) * kc;
+    for (int p = 0; p < kc; ++p, dst += pk.nr) {
+      std::memcpy(dst, src + p * ldb, sizeof(float) * w);
+      if (w < pk.nr) std::fill(dst + w, dst + pk.nr, 0.0f);
+    }
+  });
 }
 
 struct Problem {
@@ -72,15 +98,16 @@ struct Problem {
   }
 };
 
-// One MR x NR tile of C at (panel ip, column col) over the depth slice [k0, k0 + kc).
-void tile(const Problem& pr, int ip, int col, int k0, int kc, const float* bp, bool first,
-          bool last) {
-  const int mr = pr.kernel->mr, nr = pr.kernel->nr;
+// One tile of C at (panel ip, column col) over the depth slice [k0, k0 + kc), MR rows by the
+// panel kernel's NR columns (fewer at the edges of C).
+void tile(const Problem& pr, const PanelKernel& pk, int ip, int col, int k0, int kc,
+          const float* bp, bool first, bool last) {
+  const int mr = pr.kernel->mr, nr = pk.nr;
   const int rows = std::min(mr, pr.a->m() - ip * mr), cols = std::min(nr, pr.n - col);
   const float* ap = pr.a->panel(ip) + static_cast<std::size_t>(k0) * mr;
   float* cp = pr.c + static_cast<std::size_t>(ip) * mr * pr.ldc + col;
   if (rows == mr && cols == nr) {
-    pr.kernel->fn(kc, ap, bp, cp, pr.ldc, first ? 0.0f : 1.0f);
+    pk.fn(kc, ap, bp, cp, pr.ldc, first ? 0.0f : 1.0f);
     if (last) pr.finish(ip * mr, rows, cols, cp, pr.ldc);
     return;
   }
@@ -89,7 +116,7 @@ void tile(const Problem& pr, int ip, int col, int k0, int kc, const float* bp, b
     std::fill_n(tmp, mr * nr, 0.0f);
     for (int r = 0; r < rows; ++r) std::memcpy(tmp + r * nr, cp + r * pr.ldc, sizeof(float) * cols);
   }
-  pr.kernel->fn(kc, ap, bp, tmp, nr, first ? 0.0f : 1.0f);
+  pk.fn(kc, ap, bp, tmp, nr, first ? 0.0f : 1.0f);
   if (last) pr.finish(ip * mr, rows, cols, tmp, nr);
   for (int r = 0; r < rows; ++r) std::memcpy(cp + r * pr.ldc, tmp + r * nr, sizeof(float) * cols);
 }
@@ -106,15 +133,15 @@ void block(const Problem& pr, const gemm::native::SgemmBlocking& blk, int p0, in
     const int ncb = std::min(nc, c1 - jc);
     for (int k0 = 0; k0 < k; k0 += kc) {
       const int kcb = std::min(kc, k - k0);
-      pack_b(pr.b, pr.ldb, k0, kcb, jc, ncb, nr, buf);
+      pack_b(*pr.kernel, pr.b, pr.ldb, k0, kcb, jc, ncb, buf);
       for (int ic = p0; ic < p1; ic += mc_panels) {
         const int ie = std::min(p1, ic + mc_panels);
-        for (int jr = 0; jr < ncb; jr += nr) {
+        for_each_panel(*pr.kernel, ncb, [&](int jr, int, const PanelKernel& pk) {
           const float* bp = buf + static_cast<std::size_t>(jr) * kcb;
           for (int ip = ic; ip < ie; ++ip) {
-            tile(pr, ip, jc + jr, k0, kcb, bp, k0 == 0, k0 + kcb == k);
+            tile(pr, pk, ip, jc + jr, k0, kcb, bp, k0 == 0, k0 + kcb == k);
           }
-        }
+        });
       }
     }
   }

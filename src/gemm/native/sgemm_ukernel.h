@@ -62,7 +62,11 @@ void sgemm_pack_a_avx2_6(std::size_t rows, std::size_t kc, const float* a, std::
 void sgemm_ukernel_avx2_fma_6x16_strided_b(std::size_t rows, std::size_t kc, const float* a,
                                            const float* b, std::size_t ldb, float* c,
                                            std::size_t ldc, float beta);
+void sgemm_ukernel_avx2_fma_6x8(std::size_t kc, const float* a, const float* b, float* c,
+                                std::size_t ldc, float beta);
 void sgemm_ukernel_avx512_14x32(std::size_t kc, const float* a, const float* b, float* c,
+                                std::size_t ldc, float beta);
+void sgemm_ukernel_avx512_14x16(std::size_t kc, const float* a, const float* b, float* c,
                                 std::size_t ldc, float beta);
 #endif
 #if defined(__aarch64__)

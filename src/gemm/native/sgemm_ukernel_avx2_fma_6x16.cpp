@@ -2,8 +2,9 @@
 // they load one 16-wide row of B (2 ymm) and broadcast the 6 values of the packed A column. The
 // packed kernel reads B from its packed panel; the strided-B kernel reads the rows of B in place
 // and computes only the rows asked for; the packing routine builds the 6-tall A panels
-// (sgemm_ukernel.h states the contracts). Compiled with -mavx2 -mfma; called only when the CPU
-// reports both (sgemm_ukernels.cpp).
+// (sgemm_ukernel.h states the contracts); the 6 x 8 kernel is the narrow tile for a last, partial
+// column panel. Compiled with -mavx2 -mfma; called only when the CPU reports both
+// (sgemm_ukernels.cpp).
 #include <immintrin.h>
 
 #include "gemm/native/sgemm_ukernel.h"
@@ -132,6 +133,26 @@ void sgemm_ukernel_avx2_fma_6x16_strided_b(std::size_t rows, std::size_t kc, con
     case 4: return ukernel_6x16<4, false>(kc, a, b, ldb, c, ldc, beta);
     case 5: return ukernel_6x16<5, false>(kc, a, b, ldb, c, ldc, beta);
     default: return ukernel_6x16<kMr, false>(kc, a, b, ldb, c, ldc, beta);
+  }
+}
+
+void sgemm_ukernel_avx2_fma_6x8(std::size_t kc, const float* a, const float* b, float* c,
+                                std::size_t ldc, float beta) {
+  __m256 acc[kMr];
+#pragma GCC unroll 6
+  for (int i = 0; i < kMr; ++i) acc[i] = _mm256_setzero_ps();
+#pragma GCC unroll 4
+  for (std::size_t p = 0; p < kc; ++p) {
+    const __m256 bv = _mm256_load_ps(b + p * 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < kMr; ++i) acc[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(a + i), bv, acc[i]);
+    a += kMr;
+  }
+  const __m256 vbeta = _mm256_set1_ps(beta);
+#pragma GCC unroll 6
+  for (int i = 0; i < kMr; ++i) {
+    float* row = c + i * ldc;
+    _mm256_storeu_ps(row, beta == 0.0f ? acc[i] : _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(row), acc[i]));
   }
 }
 

@@ -33,11 +33,12 @@ bool cpuinfo_ready() {
 bool has_avx2_fma() {
   return cpuinfo_ready() && cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3();
 }
-bool has_avx512f() { return cpuinfo_ready() && cpuinfo_has_x86_avx512f(); }
+// The AVX-512 file is compiled with -mfma as well (every AVX-512F CPU has FMA; checked anyway).
+bool has_avx512f() { return cpuinfo_ready() && cpuinfo_has_x86_avx512f() && cpuinfo_has_x86_fma3(); }
 #else
 // __builtin_cpu_supports checks the OS's register-state support (XCR0) as well as CPUID.
 bool has_avx2_fma() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
-bool has_avx512f() { return __builtin_cpu_supports("avx512f"); }
+bool has_avx512f() { return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"); }
 #endif
 #endif
 
@@ -59,10 +60,11 @@ bool has_neon() {
 constexpr std::array kUkernels{
 #if defined(__x86_64__) || defined(_M_X64)
     SgemmUkernel{"avx512_14x32", 14, 32, sgemm_ukernel_avx512_14x32, has_avx512f,
-                 {14 * 24, 256, 32 * 64}},
+                 {14 * 24, 256, 32 * 64}, nullptr, nullptr,
+                 {{{16, sgemm_ukernel_avx512_14x16}}}},
     SgemmUkernel{"avx2_fma_6x16", 6, 16, sgemm_ukernel_avx2_fma_6x16, has_avx2_fma,
                  {6 * 28, 256, 16 * 255, 6 * 12}, sgemm_ukernel_avx2_fma_6x16_strided_b,
-                 sgemm_pack_a_avx2_6},
+                 sgemm_pack_a_avx2_6, {{{8, sgemm_ukernel_avx2_fma_6x8}}}},
 #endif
 #if defined(__aarch64__)
     SgemmUkernel{"neon_8x12", 8, 12, sgemm_ukernel_neon_8x12, always, {8 * 15, 640, 12 * 256}},

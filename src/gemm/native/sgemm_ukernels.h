@@ -3,6 +3,7 @@
 // one line in sgemm_ukernels.cpp).
 #pragma once
 
+#include <array>
 #include <span>
 #include <string_view>
 
@@ -27,6 +28,14 @@ struct SgemmBlocking {
 // The largest MR * NR of any kernel: the framework's temporary tile for partial tiles holds this.
 inline constexpr int kMaxUkernelTile = 16 * 32;
 
+// A narrower tile of the same kernel (same MR, NR = nr, the packed contract with that NR): the
+// convolution GEMM runs a last, partial column panel with the narrowest one that covers it rather
+// than computing mostly padding at full width.
+struct SgemmNarrowUkernel {
+  int nr = 0;  // 0: none
+  SgemmUkernelFn fn = nullptr;
+};
+
 struct SgemmUkernel {
   std::string_view name;  // "avx512_14x32": instruction set, then MR x NR
   int mr = 0;
@@ -39,6 +48,8 @@ struct SgemmUkernel {
   // Packs A (not transposed) into MR-tall panels (the packing contract), or nullptr: the
   // framework's portable packing.
   SgemmPackAFn pack_a = nullptr;
+  // Narrower tiles, widest first (entries with nr == 0 are unused).
+  std::array<SgemmNarrowUkernel, 2> narrow{};
 };
 
 // Every micro-kernel compiled into this build for this architecture, fastest first; the portable
