@@ -79,6 +79,37 @@ TEST(NativeKernels, DepthwiseAsymmetricPadding) {
   }
 }
 
+// Dense 3x3 with few input channels (first layers): strides, one-sided padding, output channels
+// around the register block, rows around the vector width, a batch of two, every vector build.
+TEST(NativeKernels, DirectConvMatchesReference) {
+  struct Case {
+    Shape in;
+    int cout, stride, top, left, bottom, right;
+  };
+  const Case cases[] = {
+      {{1, 3, 40, 45}, 32, 2, 1, 1, 1, 1}, {{2, 1, 18, 18}, 13, 1, 1, 1, 1, 1},
+      {{1, 4, 20, 33}, 9, 1, 0, 0, 0, 0},  {{1, 2, 35, 70}, 8, 2, 0, 0, 1, 1},
+      {{1, 3, 21, 37}, 5, 1, 2, 0, 0, 2},
+  };
+  for (const SimdKernels* simd : simd_builds()) {
+    for (const Case& c : cases) {
+      Conv2dParams p = square_conv(c.cout, 3, c.stride, 0, 1);
+      p.pad_top = c.top;
+      p.pad_left = c.left;
+      p.pad_bottom = c.bottom;
+      p.pad_right = c.right;
+      for (Activation act : kActivations) {
+        const Graph g = conv_graph(c.in, p, act);
+        ASSERT_TRUE(direct_applies(g, g.layers[0])) << c.in.str();
+        for (int threads : {1, 2}) {
+          expect_layer_matches(g, ConvAlgorithm::kDirect, *simd, threads, 1e-6,
+                               "direct " + c.in.str() + " " + activation_name(act));
+        }
+      }
+    }
+  }
+}
+
 TEST(NativeKernels, GemmConvMatchesReference) {
   struct Case {
     Shape in;
@@ -155,7 +186,7 @@ void expect_packed_gemm_matches(const PackedGemm& gemm) {
         for (float& v : a) v = dist(rng);
         for (float& v : b) v = dist(rng);
         for (float& v : bias) v = dist(rng);
-        const PackedMatrix pa(a.data(), m, k, k, mr);
+        const PackedMatrix pa(a.data(), m, k, k, mr, kc);
         gemm_packed_a(gemm, pa, b.data(), n + 3, n, c.data(), n + 2,
                       {bias.data(), Activation::kRelu6}, pool, scratch);
         for (int i = 0; i < m; ++i) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "backends/gemm/gemm_backend.h"
 #include "backends/native/winograd.h"
@@ -12,6 +13,7 @@ const char* conv_algorithm_name(ConvAlgorithm a) {
   switch (a) {
     case ConvAlgorithm::kGemm: return "gemm";
     case ConvAlgorithm::kDepthwise: return "depthwise3x3";
+    case ConvAlgorithm::kDirect: return "direct3x3";
     case ConvAlgorithm::kWinograd: return "winograd_f4x4";
   }
   return "?";
@@ -25,9 +27,17 @@ bool depthwise_applies(const Graph& g, const Layer& l) {
          p.dilation_h == 1 && p.dilation_w == 1;
 }
 
+bool direct_applies(const Graph& g, const Layer& l) {
+  const Conv2dParams& p = l.conv();
+  return p.groups == 1 && g.input_shape(l).c <= kDirectMaxInputChannels && p.kernel_h == 3 &&
+         p.kernel_w == 3 && p.stride_h == p.stride_w && (p.stride_h == 1 || p.stride_h == 2) &&
+         p.dilation_h == 1 && p.dilation_w == 1 && g.output_shape(l).w >= 16;
+}
+
 ConvAlgorithm choose_conv_algorithm(const Graph& g, const Layer& l) {
   if (depthwise_applies(g, l)) return ConvAlgorithm::kDepthwise;
   if (winograd_applies(g, l)) return ConvAlgorithm::kWinograd;
+  if (direct_applies(g, l)) return ConvAlgorithm::kDirect;
   return ConvAlgorithm::kGemm;
 }
 
@@ -46,7 +56,7 @@ class GemmConv final : public LayerKernel {
     lowered_ = !p.is_pointwise();
     for (int grp = 0; grp < p.groups; ++grp) {
       weights_.emplace_back(l.weight.data() + static_cast<std::size_t>(grp) * cout_g_ * k_,
-                            cout_g_, k_, k_, env.gemm.kernel->mr);
+                            cout_g_, k_, k_, env.gemm.kernel->mr, env.gemm.blocking.kc);
     }
   }
 
@@ -84,7 +94,7 @@ class GemmConv final : public LayerKernel {
   std::vector<PackedMatrix> weights_;
 };
 
-// Where a depthwise kernel's packed plane keeps the zero-padded input (DepthwisePlane). Stride 1:
+// Where a depthwise (or direct) kernel's packed plane keeps the zero-padded input (DepthwisePlane). Stride 1:
 // one plane of padded rows `pitch` floats apart, where pitch may be less than the padded width:
 // the right padding of one row and the left padding of the next then share the same (zero)
 // floats. Stride 2: four sub-planes by the padded row's and column's parity, `pitch` = out_w + 1,
@@ -207,12 +217,71 @@ class DepthwiseConv final : public LayerKernel {
   float lo_ = 0, hi_ = 0;
 };
 
+// Dense 3x3 convolutions with few input channels (a network's first layer, where im2col + GEMM
+// has a depth of 27 and the GEMM's tiles are mostly overhead): each input channel packed once as
+// for the depthwise kernel, then every output channel computed straight from the packed planes,
+// threads taking ranges of output rows.
+class DirectConv final : public LayerKernel {
+ public:
+  DirectConv(const Graph& g, const Layer& l, const KernelEnv& env)
+      : layer_(l),
+        env_(env),
+        in_(g.input_shape(l)),
+        out_(g.output_shape(l)),
+        layout_(in_, out_, l.conv(), env.simd->lanes),
+        taps_(static_cast<std::size_t>(in_.c) * 9) {
+    plane_floats_ = (layout_.floats() + 15) / 16 * 16;
+    activation_bounds(l.conv().activation, lo_, hi_);
+  }
+
+  std::size_t workspace_bytes() const override {
+    return sizeof(float) * plane_floats_ * in_.c;
+  }
+
+  void run(const ExecContext& ctx) override {
+    const float* x = ctx.data(layer_.inputs[0]);
+    float* y = ctx.data(layer_.output);
+    std::fill_n(ctx.workspace, plane_floats_ * in_.c, 0.0f);
+    for (int ci = 0; ci < in_.c; ++ci) {
+      for (int t = 0; t < 9; ++t) taps_[ci * 9 + t] = layout_.tap(ctx.workspace + ci * plane_floats_, t);
+    }
+    DirectConvRows rows{taps_.data(), in_.c, out_.c, layout_.pitch(), out_.w, 0, 0,
+                        layer_.weight.data(), layer_.bias.empty() ? nullptr : layer_.bias.data(),
+                        lo_, hi_, nullptr, static_cast<long>(out_.plane())};
+    for (int n = 0; n < in_.n; ++n) {
+      const float* image = x + static_cast<std::size_t>(n) * in_.c * in_.plane();
+      parallel_chunks(*env_.pool, in_.c, [&](int, int begin, int end) {
+        for (int ci = begin; ci < end; ++ci) {
+          layout_.pack(*env_.simd, image + ci * in_.plane(), ctx.workspace + ci * plane_floats_);
+        }
+      });
+      rows.out = y + static_cast<std::size_t>(n) * out_.c * out_.plane();
+      parallel_chunks(*env_.pool, out_.h, [&](int, int begin, int end) {
+        DirectConvRows task = rows;
+        task.row_begin = begin;
+        task.row_end = end;
+        env_.simd->direct3x3(task);
+      });
+    }
+  }
+
+ private:
+  const Layer& layer_;
+  KernelEnv env_;
+  Shape in_, out_;
+  DepthwiseLayout layout_;
+  std::vector<const float*> taps_;
+  std::size_t plane_floats_ = 0;
+  float lo_ = 0, hi_ = 0;
+};
+
 }  // namespace
 
 std::unique_ptr<LayerKernel> make_conv_kernel(const Graph& g, const Layer& l, ConvAlgorithm a,
                                               const KernelEnv& env) {
   switch (a) {
     case ConvAlgorithm::kDepthwise: return std::make_unique<DepthwiseConv>(g, l, env);
+    case ConvAlgorithm::kDirect: return std::make_unique<DirectConv>(g, l, env);
     case ConvAlgorithm::kWinograd: return make_winograd_conv(g, l, env);
     case ConvAlgorithm::kGemm: break;
   }

@@ -3,6 +3,8 @@
 //   GemmConv       1x1 stride-1 convolutions as a GEMM straight on the activations, others through
 //                  im2col; weights packed once into the micro-kernel's panels (packed_gemm.h);
 //   DepthwiseConv  3x3 depthwise (stride 1 or 2, any padding), a direct vector kernel per channel;
+//   DirectConv     dense 3x3 (stride 1 or 2) with at most kDirectMaxInputChannels input channels,
+//                  every output channel straight from the packed input planes;
 //   WinogradConv   3x3 stride-1 convolutions with Winograd F(4x4, 3x3) (winograd.h).
 // Bias and activation are applied inside each kernel as its output tiles are produced.
 #pragma once
@@ -26,12 +28,14 @@ struct KernelEnv {
   GemmScratch* scratch = nullptr;
 };
 
-enum class ConvAlgorithm { kGemm, kDepthwise, kWinograd };
+enum class ConvAlgorithm { kGemm, kDepthwise, kWinograd, kDirect };
 const char* conv_algorithm_name(ConvAlgorithm a);
 
 // The algorithm run() uses for this convolution (Winograd where it applies and pays off).
 ConvAlgorithm choose_conv_algorithm(const Graph& g, const Layer& l);
 bool depthwise_applies(const Graph& g, const Layer& l);
+inline constexpr int kDirectMaxInputChannels = 4;
+bool direct_applies(const Graph& g, const Layer& l);
 bool winograd_applies(const Graph& g, const Layer& l);
 
 std::unique_ptr<LayerKernel> make_conv_kernel(const Graph& g, const Layer& l, ConvAlgorithm a,

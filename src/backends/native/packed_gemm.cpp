@@ -7,15 +7,18 @@ namespace libscout::native_nn {
 
 using gemm::native::SgemmUkernel;
 
-PackedMatrix::PackedMatrix(const float* a, int m, int k, std::size_t lda, int mr)
-    : m_(m), k_(k), mr_(mr), panels_((m + mr - 1) / mr) {
+PackedMatrix::PackedMatrix(const float* a, int m, int k, std::size_t lda, int mr, int kc)
+    : m_(m), k_(k), mr_(mr), kc_(balanced_kc(k, kc)), panels_((m + mr - 1) / mr) {
   data_ = allocate_floats(static_cast<std::size_t>(panels_) * mr * k + 16);  // zero-filled
-  for (int p = 0; p < panels_; ++p) {
-    float* dst = data_.get() + static_cast<std::size_t>(p) * mr * k;
-    const int rows = std::min(mr, m - p * mr);
-    for (int r = 0; r < rows; ++r) {
-      const float* src = a + (static_cast<std::size_t>(p) * mr + r) * lda;
-      for (int q = 0; q < k; ++q) dst[static_cast<std::size_t>(q) * mr + r] = src[q];
+  for (int k0 = 0; k0 < k; k0 += kc_) {
+    const int depth = std::min(kc_, k - k0);
+    for (int p = 0; p < panels_; ++p) {
+      float* dst = const_cast<float*>(slice(p, k0));
+      const int rows = std::min(mr, m - p * mr);
+      for (int r = 0; r < rows; ++r) {
+        const float* src = a + (static_cast<std::size_t>(p) * mr + r) * lda + k0;
+        for (int q = 0; q < depth; ++q) dst[static_cast<std::size_t>(q) * mr + r] = src[q];
+      }
     }
   }
 }
@@ -104,7 +107,7 @@ void tile(const Problem& pr, const PanelKernel& pk, int ip, int col, int k0, int
           const float* bp, bool first, bool last) {
   const int mr = pr.kernel->mr, nr = pk.nr;
   const int rows = std::min(mr, pr.a->m() - ip * mr), cols = std::min(nr, pr.n - col);
-  const float* ap = pr.a->panel(ip) + static_cast<std::size_t>(k0) * mr;
+  const float* ap = pr.a->slice(ip, k0);
   float* cp = pr.c + static_cast<std::size_t>(ip) * mr * pr.ldc + col;
   if (rows == mr && cols == nr) {
     pk.fn(kc, ap, bp, cp, pr.ldc, first ? 0.0f : 1.0f);
@@ -125,8 +128,7 @@ void tile(const Problem& pr, const PanelKernel& pk, int ip, int col, int k0, int
 void block(const Problem& pr, const gemm::native::SgemmBlocking& blk, int p0, int p1, int c0,
            int c1, float* buf) {
   const int nr = pr.kernel->nr, mr = pr.kernel->mr, k = pr.a->k();
-  const int slices = std::max(1, (k + blk.kc - 1) / blk.kc);
-  const int kc = (k + slices - 1) / slices;
+  const int kc = pr.a->kc();
   const int mc_panels = std::max(1, blk.mc / mr);
   const int nc = std::max(nr, blk.nc / nr * nr);
   for (int jc = c0; jc < c1; jc += nc) {
@@ -163,8 +165,7 @@ void gemm_packed_a(const PackedGemm& gemm, const PackedMatrix& a, const float* b
   int tasks = std::min<int>(pool.threads(), std::max(1.0, kmacs / min_kmacs));
   const bool split_cols = col_panels >= 2 * tasks || a.panels() < tasks;
   tasks = std::max(1, std::min(tasks, split_cols ? col_panels : a.panels()));
-  const int slices = std::max(1, (a.k() + gemm.blocking.kc - 1) / gemm.blocking.kc);
-  const int kc = (a.k() + slices - 1) / slices;
+  const int kc = a.kc();
   const int nc = std::max(kern.nr, gemm.blocking.nc / kern.nr * kern.nr);
   const std::size_t buf_floats = static_cast<std::size_t>(kc) * (nc + kern.nr);
   std::vector<float*> bufs(tasks);

@@ -7,6 +7,7 @@
 // SGEMM's thread pool.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <vector>
@@ -31,22 +32,36 @@ inline void activation_bounds(Activation a, float& lo, float& hi) {
   hi = a == Activation::kRelu6 ? 6.0f : 3.4e38f;
 }
 
-// A (M x K) packed into MR-tall panels of the micro-kernel, full depth: panel p holds rows
-// [p*MR, p*MR + MR) as K groups of MR floats (rows past M are zeros), so the slice [k0, k0 + kc)
-// of a panel is contiguous at panel(p) + k0 * MR.
+// A (M x K) packed into MR-tall panels of the micro-kernel, in depth slices of kc (the GEMM's
+// slices: kc is balanced_kc(K, blocking kc)): slice s holds, for every panel p, rows
+// [p*MR, p*MR + MR) over the depth [s*kc, s*kc + kc) as kc groups of MR floats (rows past M are
+// zeros). The panels of one slice are contiguous, so a block of panels streams from memory as one
+// sequential run (weights are read cold on every inference of a whole network).
 class PackedMatrix {
  public:
   PackedMatrix() = default;
-  PackedMatrix(const float* a, int m, int k, std::size_t lda, int mr);
+  PackedMatrix(const float* a, int m, int k, std::size_t lda, int mr, int kc);
   int m() const { return m_; }
   int k() const { return k_; }
+  int kc() const { return kc_; }
   int panels() const { return panels_; }
-  const float* panel(int p) const { return data_.get() + static_cast<std::size_t>(p) * mr_ * k_; }
+  // Panel p over the depth [k0, k0 + kc) (k0 a multiple of kc).
+  const float* slice(int p, int k0) const {
+    const int depth = std::min(kc_, k_ - k0);
+    return data_.get() + static_cast<std::size_t>(k0) * panels_ * mr_ +
+           static_cast<std::size_t>(p) * mr_ * depth;
+  }
 
  private:
-  int m_ = 0, k_ = 0, mr_ = 1, panels_ = 0;
+  int m_ = 0, k_ = 0, mr_ = 1, kc_ = 1, panels_ = 0;
   std::unique_ptr<float[], AlignedFree> data_;
 };
+
+// The depth of the GEMM's slices of K: at most `kc`, all slices equally deep but the last.
+inline int balanced_kc(int k, int kc) {
+  const int slices = std::max(1, (k + kc - 1) / kc);
+  return std::max(1, (k + slices - 1) / slices);
+}
 
 // Packing buffers of each task, kept between runs.
 class GemmScratch {
@@ -69,7 +84,8 @@ struct PackedGemm {
 PackedGemm default_packed_gemm();
 
 // C := A * B (+ epilogue). B is K x N with row stride ldb; C is M x N with row stride ldc.
-// A must be packed with gemm.kernel->mr. Call task_buffer-free from one thread at a time.
+// A must be packed with gemm.kernel->mr and balanced_kc(K, gemm.blocking.kc). Call from one
+// thread at a time (the scratch is shared).
 void gemm_packed_a(const PackedGemm& gemm, const PackedMatrix& a, const float* b, std::size_t ldb,
                    int n, float* c, std::size_t ldc, const Epilogue& epilogue,
                    gemm::native::ThreadPool& pool, GemmScratch& scratch);

@@ -33,6 +33,24 @@ inline long depthwise_scratch_floats(long pitch) {
   return depthwise_chunk_rows(pitch) * pitch + 4 * 16;
 }
 
+// Output rows [row_begin, row_end) of a dense 3x3 convolution with few input channels (a
+// network's first layer), computed directly: for each output channel co,
+//   out[co][f] = act(bias[co] + sum over ci < cin, t < 9 of w[co][ci][t] * taps[ci * 9 + t][f])
+// with each input channel packed as for DepthwisePlane and f = oy * pitch + ox. Requires out_w of
+// at least one vector; rows go straight to out (channel co, row oy at
+// out + co * out_plane + oy * out_w).
+struct DirectConvRows {
+  const float* const* taps;
+  int cin, couts;
+  long pitch;
+  int out_w, row_begin, row_end;
+  const float* w;     // [couts][cin][9]
+  const float* bias;  // [couts], or null
+  float lo, hi;       // the activation's clamp
+  float* out;
+  long out_plane;
+};
+
 // Winograd F(4x4, 3x3) transforms over `lanes` independent 6x6 (input) or 6x6 -> 4x4 (output)
 // tiles at once, lane-interleaved: element e of lane l at [e * lanes + l].
 //   input:  v = B^T d B       (d: 36 x lanes in, v: 36 x lanes out)
@@ -72,6 +90,7 @@ struct SimdKernels {
   const char* name;      // "avx2", "avx512", "neon", "portable"
   int lanes;             // floats per vector, and tiles per call of the Winograd transforms
   void (*depthwise3x3)(const DepthwisePlane& p);
+  void (*direct3x3)(const DirectConvRows& a);
   void (*winograd_input)(const float* d, float* v);
   void (*winograd_output)(const WinogradOutputArgs& a);
   void (*tile_epilogue)(const TileEpilogue& e);
