@@ -1,6 +1,6 @@
 // The native backend's kernels on the layer shapes of the zoo (MobileNet v1's first, depthwise and
 // pointwise layers, ResNet-18's 3x3 layers), each vector build this CPU runs for the depthwise and
-// direct kernels, and Winograd or direct next to the im2col GEMM on the same layer. One thread unless --threads.
+// direct kernels, and Winograd or direct next to the GEMM (both ways round) on the same layer. One thread unless --threads.
 // Method: Google Benchmark's own (warm-up by its iteration estimate, wall clock, the statistic
 // its --benchmark_repetitions reports); run side by side with `libscout run --per-layer` figures.
 #include <benchmark/benchmark.h>
@@ -87,6 +87,7 @@ int register_all() {
         for (int i = 0; i < n; ++i) runs.push_back({ConvAlgorithm::kDirect, builds[i]});
       }
       runs.push_back({ConvAlgorithm::kGemm, builds[0]});
+      runs.push_back({ConvAlgorithm::kGemmTransposed, builds[0]});
     }
     for (const auto& [a, simd] : runs) {
       const std::string name = std::string("native/") + c.name + "/" + conv_algorithm_name(a) +

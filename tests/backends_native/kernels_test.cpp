@@ -8,6 +8,7 @@
 #include <random>
 
 #include "backends/native/packed_gemm.h"
+#include "backends/native/transposed_gemm.h"
 #include "backends/native/winograd.h"
 #include "kernel_check.h"
 #include "models/graph_builder.h"
@@ -130,6 +131,43 @@ TEST(NativeKernels, GemmConvMatchesReference) {
       }
     }
   }
+}
+
+// The same product transposed (pixels as the micro-kernel's rows, channels as its columns): the
+// transposed store of every vector build, pixel counts around MR, channels around NR and the
+// vector width, grouped and im2col-lowered layers, a batch.
+TEST(NativeKernels, TransposedGemmConvMatchesReference) {
+  struct Case {
+    Shape in;
+    Conv2dParams p;
+  };
+  const Case cases[] = {
+      {{1, 130, 7, 7}, square_conv(64, 1, 1, 0)},     {{2, 40, 14, 14}, square_conv(37, 1, 1, 0)},
+      {{1, 20, 5, 3}, square_conv(33, 1, 1, 0)},      {{1, 24, 9, 9}, square_conv(16, 3, 1, 1, 2)},
+      {{1, 9, 13, 11}, square_conv(5, 3, 2, 1)},      {{1, 200, 1, 1}, square_conv(70, 1, 1, 0)},
+  };
+  for (const SimdKernels* simd : simd_builds()) {
+    for (const Case& c : cases) {
+      for (Activation act : kActivations) {
+        for (int threads : {1, 2}) {
+          expect_layer_matches(conv_graph(c.in, c.p, act), ConvAlgorithm::kGemmTransposed, *simd,
+                               threads, 1e-5, "gemm transposed " + c.in.str());
+        }
+      }
+    }
+  }
+}
+
+// Where the transposed GEMM is chosen: MobileNet v1's 14x14 layers (196 = 14 MR-tall panels,
+// not a multiple of NR = 32) on the AVX-512 kernel, never for a shallow product.
+TEST(NativeKernels, TransposedGemmChosenWhereItsTilesFit) {
+  const gemm::native::SgemmUkernel* k = gemm::native::find_sgemm_ukernel("avx512_14x32");
+  ASSERT_NE(k, nullptr);
+  EXPECT_TRUE(prefer_transposed(*k, 512, 196, 512));
+  EXPECT_TRUE(prefer_transposed(*k, 1024, 49, 1024));
+  EXPECT_FALSE(prefer_transposed(*k, 64, 12544, 32));   // too shallow
+  EXPECT_FALSE(prefer_transposed(*k, 512, 3136, 512));  // 1% less padding: not worth it
+  EXPECT_FALSE(prefer_transposed(*k, 448, 1024, 512));  // both ways fit exactly
 }
 
 // F(4x4, 3x3) in float: a per-layer bound of 2e-5 relative L2 on seeded data (measured errors are

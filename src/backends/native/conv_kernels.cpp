@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "backends/gemm/gemm_backend.h"
+#include "backends/native/transposed_gemm.h"
 #include "backends/native/winograd.h"
 
 namespace libscout::native_nn {
@@ -14,6 +15,7 @@ const char* conv_algorithm_name(ConvAlgorithm a) {
     case ConvAlgorithm::kGemm: return "gemm";
     case ConvAlgorithm::kDepthwise: return "depthwise3x3";
     case ConvAlgorithm::kDirect: return "direct3x3";
+    case ConvAlgorithm::kGemmTransposed: return "gemm_transposed";
     case ConvAlgorithm::kWinograd: return "winograd_f4x4";
   }
   return "?";
@@ -34,20 +36,28 @@ bool direct_applies(const Graph& g, const Layer& l) {
          p.dilation_h == 1 && p.dilation_w == 1 && g.output_shape(l).w >= 16;
 }
 
-ConvAlgorithm choose_conv_algorithm(const Graph& g, const Layer& l) {
+ConvAlgorithm choose_conv_algorithm(const Graph& g, const Layer& l,
+                                    const gemm::native::SgemmUkernel& kernel) {
   if (depthwise_applies(g, l)) return ConvAlgorithm::kDepthwise;
   if (winograd_applies(g, l)) return ConvAlgorithm::kWinograd;
   if (direct_applies(g, l)) return ConvAlgorithm::kDirect;
+  const Conv2dParams& p = l.conv();
+  const int k = g.input_shape(l).c / p.groups * p.kernel_h * p.kernel_w;
+  const Shape out = g.output_shape(l);
+  if (prefer_transposed(kernel, out.c / p.groups, static_cast<int>(out.plane()), k)) {
+    return ConvAlgorithm::kGemmTransposed;
+  }
   return ConvAlgorithm::kGemm;
 }
 
 namespace {
 
 // Convolution as GEMM per image and group: weights (Cout/groups x Cin/groups*KH*KW) packed once;
-// the activations are B as they are (1x1, stride 1, no padding) or after im2col.
+// the activations are B as they are (1x1, stride 1, no padding) or after im2col. Transposed: the
+// same product as C^T = B^T A^T (transposed_gemm.h).
 class GemmConv final : public LayerKernel {
  public:
-  GemmConv(const Graph& g, const Layer& l, const KernelEnv& env)
+  GemmConv(const Graph& g, const Layer& l, const KernelEnv& env, bool transposed)
       : layer_(l), env_(env), in_(g.input_shape(l)), out_(g.output_shape(l)) {
     const Conv2dParams& p = l.conv();
     cin_g_ = in_.c / p.groups;
@@ -55,8 +65,12 @@ class GemmConv final : public LayerKernel {
     k_ = cin_g_ * p.kernel_h * p.kernel_w;
     lowered_ = !p.is_pointwise();
     for (int grp = 0; grp < p.groups; ++grp) {
-      weights_.emplace_back(l.weight.data() + static_cast<std::size_t>(grp) * cout_g_ * k_,
-                            cout_g_, k_, k_, env.gemm.kernel->mr, env.gemm.blocking.kc);
+      const float* w = l.weight.data() + static_cast<std::size_t>(grp) * cout_g_ * k_;
+      if (transposed) {
+        columns_.emplace_back(w, cout_g_, k_, k_, env.gemm.kernel->nr);
+      } else {
+        weights_.emplace_back(w, cout_g_, k_, k_, env.gemm.kernel->mr, env.gemm.blocking.kc);
+      }
     }
   }
 
@@ -79,8 +93,14 @@ class GemmConv final : public LayerKernel {
         }
         const Epilogue e{layer_.bias.empty() ? nullptr : layer_.bias.data() + grp * cout_g_,
                          p.activation};
-        gemm_packed_a(env_.gemm, weights_[grp], b, out_.plane(), static_cast<int>(out_.plane()),
-                      out, out_.plane(), e, *env_.pool, *env_.scratch);
+        const int pixels = static_cast<int>(out_.plane());
+        if (!columns_.empty()) {
+          gemm_transposed(env_.gemm, columns_[grp], b, pixels, pixels, out, pixels, e, *env_.pool,
+                          *env_.scratch);
+        } else {
+          gemm_packed_a(env_.gemm, weights_[grp], b, pixels, pixels, out, pixels, e, *env_.pool,
+                        *env_.scratch);
+        }
       }
     }
   }
@@ -91,7 +111,8 @@ class GemmConv final : public LayerKernel {
   Shape in_, out_;
   int cin_g_ = 0, cout_g_ = 0, k_ = 0;
   bool lowered_ = true;
-  std::vector<PackedMatrix> weights_;
+  std::vector<PackedMatrix> weights_;   // or, transposed:
+  std::vector<PackedColumns> columns_;
 };
 
 // Where a depthwise (or direct) kernel's packed plane keeps the zero-padded input (DepthwisePlane). Stride 1:
@@ -283,9 +304,10 @@ std::unique_ptr<LayerKernel> make_conv_kernel(const Graph& g, const Layer& l, Co
     case ConvAlgorithm::kDepthwise: return std::make_unique<DepthwiseConv>(g, l, env);
     case ConvAlgorithm::kDirect: return std::make_unique<DirectConv>(g, l, env);
     case ConvAlgorithm::kWinograd: return make_winograd_conv(g, l, env);
+    case ConvAlgorithm::kGemmTransposed: return std::make_unique<GemmConv>(g, l, env, true);
     case ConvAlgorithm::kGemm: break;
   }
-  return std::make_unique<GemmConv>(g, l, env);
+  return std::make_unique<GemmConv>(g, l, env, false);
 }
 
 }  // namespace libscout::native_nn

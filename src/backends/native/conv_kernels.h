@@ -1,7 +1,8 @@
 // The native backend's convolution kernels, each a LayerKernel on the engine's NCHW buffers with
 // its weights prepared once in the constructor:
 //   GemmConv       1x1 stride-1 convolutions as a GEMM straight on the activations, others through
-//                  im2col; weights packed once into the micro-kernel's panels (packed_gemm.h);
+//                  im2col; weights packed once into the micro-kernel's panels (packed_gemm.h), or
+//                  the same product transposed (transposed_gemm.h);
 //   DepthwiseConv  3x3 depthwise (stride 1 or 2, any padding), a direct vector kernel per channel;
 //   DirectConv     dense 3x3 (stride 1 or 2) with at most kDirectMaxInputChannels input channels,
 //                  every output channel straight from the packed input planes;
@@ -28,11 +29,13 @@ struct KernelEnv {
   GemmScratch* scratch = nullptr;
 };
 
-enum class ConvAlgorithm { kGemm, kDepthwise, kWinograd, kDirect };
+enum class ConvAlgorithm { kGemm, kGemmTransposed, kDepthwise, kWinograd, kDirect };
 const char* conv_algorithm_name(ConvAlgorithm a);
 
-// The algorithm run() uses for this convolution (Winograd where it applies and pays off).
-ConvAlgorithm choose_conv_algorithm(const Graph& g, const Layer& l);
+// The algorithm run() uses for this convolution on this micro-kernel (Winograd where it applies
+// and pays off, the transposed GEMM where its tiles fit the product better).
+ConvAlgorithm choose_conv_algorithm(const Graph& g, const Layer& l,
+                                    const gemm::native::SgemmUkernel& kernel);
 bool depthwise_applies(const Graph& g, const Layer& l);
 inline constexpr int kDirectMaxInputChannels = 4;
 bool direct_applies(const Graph& g, const Layer& l);

@@ -38,7 +38,7 @@ class NativeBackend final : public Backend {
     for (LayerId id : spec.layers) {
       const Layer& l = spec.graph->layers[id];
       if (l.op == OpKind::kConv2d) {
-        const ConvAlgorithm a = native_nn::choose_conv_algorithm(*spec.graph, l);
+        const ConvAlgorithm a = native_nn::choose_conv_algorithm(*spec.graph, l, *env.gemm.kernel);
         ++algorithm_counts_[native_nn::conv_algorithm_name(a)];
         segment->add(id, native_nn::make_conv_kernel(*spec.graph, l, a, env));
       } else {

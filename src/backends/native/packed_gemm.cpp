@@ -151,6 +151,11 @@ void block(const Problem& pr, const gemm::native::SgemmBlocking& blk, int p0, in
 
 }  // namespace
 
+int covered_columns(const SgemmUkernel& kernel, int n) {
+  const int full = n / kernel.nr * kernel.nr;
+  return full + (n > full ? covering_kernel(kernel, n - full).nr : 0);
+}
+
 void gemm_packed_a(const PackedGemm& gemm, const PackedMatrix& a, const float* b, std::size_t ldb,
                    int n, float* c, std::size_t ldc, const Epilogue& epilogue,
                    gemm::native::ThreadPool& pool, GemmScratch& scratch) {

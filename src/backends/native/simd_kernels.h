@@ -86,6 +86,18 @@ struct RowBlock {
   long n;
 };
 
+// A finished tile of C^T (the transposed GEMM, transposed_gemm.h): `rows` columns of C (pixels)
+// by `cols` rows of C (output channels), tile[r * ld + j]; written to C transposed,
+// c[j * ldc + r] = clamp(tile[r * ld + j] + bias[j]). ld is a multiple of the vector width.
+struct TransposedTile {
+  const float* tile;
+  int ld, rows, cols;
+  const float* bias;  // per row of C (may be null)
+  float lo, hi;
+  float* c;
+  long ldc;
+};
+
 struct SimdKernels {
   const char* name;      // "avx2", "avx512", "neon", "portable"
   int lanes;             // floats per vector, and tiles per call of the Winograd transforms
@@ -94,6 +106,7 @@ struct SimdKernels {
   void (*winograd_input)(const float* d, float* v);
   void (*winograd_output)(const WinogradOutputArgs& a);
   void (*tile_epilogue)(const TileEpilogue& e);
+  void (*transposed_epilogue)(const TransposedTile& t);
   // Depthwise packing, `rows` rows at once (a call per row costs more than a row of a few dozen
   // floats): copy_rows copies n floats of each row, deinterleave_rows splits n pairs of each row.
   void (*copy_rows)(const RowBlock& b);

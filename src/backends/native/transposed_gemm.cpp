@@ -1,0 +1,92 @@
+#include "backends/native/transposed_gemm.h"
+
+#include <algorithm>
+
+namespace libscout::native_nn {
+
+PackedColumns::PackedColumns(const float* a, int m, int k, std::size_t lda, int nr)
+    : m_(m), k_(k), nr_(nr), panels_((m + nr - 1) / nr) {
+  data_ = allocate_floats(static_cast<std::size_t>(panels_) * nr * k + 16);  // zero-filled
+  for (int q = 0; q < panels_; ++q) {
+    float* dst = data_.get() + static_cast<std::size_t>(q) * nr * k;
+    const int rows = std::min(nr, m - q * nr);
+    for (int j = 0; j < rows; ++j) {
+      const float* src = a + (static_cast<std::size_t>(q) * nr + j) * lda;
+      for (int p = 0; p < k; ++p) dst[static_cast<std::size_t>(p) * nr + j] = src[p];
+    }
+  }
+}
+
+namespace {
+
+// Columns [n0, n0 + cols) of B (K x N) as one MR-tall panel of B^T: dst[p * MR + r] =
+// b[p * ldb + n0 + r], zeros from cols on (rows of a few floats: the vector kernels' copy).
+void pack_pixels(const SimdKernels& simd, const float* b, std::size_t ldb, int k, int n0, int cols,
+                 int mr, float* dst) {
+  simd.copy_rows({b + n0, static_cast<long>(ldb), dst, nullptr, mr, k, cols});
+  if (cols == mr) return;
+  for (int p = 0; p < k; ++p) std::fill(dst + p * mr + cols, dst + (p + 1) * mr, 0.0f);
+}
+
+int covered(int x, int tile) { return (x + tile - 1) / tile * tile; }
+
+}  // namespace
+
+void gemm_transposed(const PackedGemm& gemm, const PackedColumns& a, const float* b,
+                     std::size_t ldb, int n, float* c, std::size_t ldc, const Epilogue& epilogue,
+                     gemm::native::ThreadPool& pool, GemmScratch& scratch) {
+  const gemm::native::SgemmUkernel& kern = *gemm.kernel;
+  const int mr = kern.mr, nr = kern.nr, m = a.m(), k = a.k();
+  if (m == 0 || n == 0) return;
+  float lo = 0, hi = 0;
+  activation_bounds(epilogue.activation, lo, hi);
+  const int pixel_panels = (n + mr - 1) / mr;
+  const double kmacs = double(m) * n * k / 1000.0;
+  const int min_kmacs = std::max(1, gemm.blocking.min_task_kmacs);
+  const int tasks = std::max(
+      1, std::min({pool.threads(), pixel_panels, static_cast<int>(std::max(1.0, kmacs / min_kmacs))}));
+  // Weight panels per block: as many floats as the A block of the BLIS loops (sized for L2).
+  const long budget = static_cast<long>(gemm.blocking.mc) * gemm.blocking.kc;
+  const int block = static_cast<int>(std::max(1L, budget / (static_cast<long>(k) * nr + 1)));
+  // Every pixel panel packed once (weight blocks revisit them all), shared by the tasks.
+  const std::size_t panel_floats = static_cast<std::size_t>(mr) * k;
+  float* pixels = scratch.task_buffer(0, panel_floats * pixel_panels + 16);
+  auto pack = [&](std::size_t t) {
+    const int i0 = static_cast<int>(t * pixel_panels / tasks);
+    const int i1 = static_cast<int>((t + 1) * pixel_panels / tasks);
+    for (int i = i0; i < i1; ++i) {
+      pack_pixels(*gemm.simd, b, ldb, k, i * mr, std::min(mr, n - i * mr), mr,
+                  pixels + i * panel_floats);
+    }
+  };
+  pool.parallel_for(static_cast<std::size_t>(tasks), pack);
+  auto run = [&](std::size_t t) {
+    const int i0 = static_cast<int>(t * pixel_panels / tasks);
+    const int i1 = static_cast<int>((t + 1) * pixel_panels / tasks);
+    alignas(64) float tile[gemm::native::kMaxUkernelTile];
+    for (int q0 = 0; q0 < a.panels(); q0 += block) {
+      const int q1 = std::min(a.panels(), q0 + block);
+      for (int i = i0; i < i1; ++i) {
+        const int cols = std::min(mr, n - i * mr);
+        for (int q = q0; q < q1; ++q) {
+          kern.fn(static_cast<std::size_t>(k), pixels + i * panel_floats, a.panel(q), tile, nr,
+                  0.0f);
+          const int rows = std::min(nr, m - q * nr);
+          gemm.simd->transposed_epilogue(
+              {tile, nr, cols, rows, epilogue.bias ? epilogue.bias + q * nr : nullptr, lo, hi,
+               c + static_cast<std::size_t>(q) * nr * ldc + i * mr, static_cast<long>(ldc)});
+        }
+      }
+    }
+  };
+  pool.parallel_for(static_cast<std::size_t>(tasks), run);
+}
+
+bool prefer_transposed(const gemm::native::SgemmUkernel& kernel, int m, int n, int k) {
+  if (k < kTransposedMinDepth || m <= 0 || n <= 0) return false;
+  const double normal = double(covered(m, kernel.mr)) * covered_columns(kernel, n);
+  const double transposed = double(covered(n, kernel.mr)) * covered(m, kernel.nr);
+  return transposed * 1.02 < normal;
+}
+
+}  // namespace libscout::native_nn
