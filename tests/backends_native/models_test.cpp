@@ -2,7 +2,14 @@
 // at one and two threads; the whole-network relative L2 error bound is the CLI's, 1e-4.
 #include <gtest/gtest.h>
 
-#include "backends/native/conv_kernels.h"
+#include <algorithm>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "backends/native/conv_select.h"
+#include "gemm/native/sgemm_ukernels.h"
 #include "core/passes.h"
 #include "support/backend_check.h"
 
@@ -33,7 +40,44 @@ TEST(NativeBackend, SettingsNameVersionThreadsAndAlgorithms) {
   const nlohmann::json s = backend->settings();
   EXPECT_EQ(s.at("library_version"), "libscout native 1");
   EXPECT_EQ(s.at("threads"), 2);
-  EXPECT_NE(s.at("conv_algorithms").get<std::string>().find("winograd_f4x4"), std::string::npos);
+  // "gemm 6, gemm_transposed 14": each algorithm chosen (timed in prepare, so which ones depends on
+  // the CPU) with its count, one per convolution.
+  int convs = 0, counted = 0;
+  for (const Layer& l : g.layers) convs += l.op == OpKind::kConv2d ? 1 : 0;
+  std::istringstream list(s.at("conv_algorithms").get<std::string>());
+  for (std::string item; std::getline(list, item, ',');) {
+    std::istringstream words(item);
+    std::string name;
+    int count = 0;
+    ASSERT_TRUE(words >> name >> count) << item;
+    EXPECT_TRUE(name == "gemm" || name == "gemm_transposed" || name == "winograd_f4x4" ||
+                name == "direct3x3" || name == "depthwise3x3")
+        << name;
+    counted += count;
+  }
+  EXPECT_EQ(counted, convs);
+}
+
+const Layer& layer_named(const Graph& g, const std::string& name) {
+  const auto it = std::find_if(g.layers.begin(), g.layers.end(),
+                               [&](const Layer& l) { return l.name == name; });
+  if (it == g.layers.end()) throw std::runtime_error("no layer " + name);
+  return *it;
+}
+
+// Where GEMM, the transposed GEMM and Winograd all apply, each is a candidate (timed in prepare);
+// the depthwise and direct kernels stand alone.
+TEST(NativeBackend, ConvolutionCandidates) {
+  const Graph g = load_model("resnet18", {.resolution = 64});
+  const gemm::native::SgemmUkernel& k = gemm::native::best_sgemm_ukernel();
+  const Layer& conv3x3 = layer_named(g, "layer3.1.conv1");
+  const auto all = native_nn::conv_candidates(g, conv3x3, k);
+  EXPECT_EQ(all.size(), 3u);
+  EXPECT_NE(std::find(all.begin(), all.end(), native_nn::ConvAlgorithm::kWinograd), all.end());
+  const Graph m = load_model("mobilenet_v1", {.resolution = 64});
+  const Layer& dw = layer_named(m, "block7.dw");
+  EXPECT_EQ(native_nn::conv_candidates(m, dw, k),
+            std::vector<native_nn::ConvAlgorithm>{native_nn::ConvAlgorithm::kDepthwise});
 }
 
 }  // namespace

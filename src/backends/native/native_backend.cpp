@@ -1,9 +1,10 @@
 // `native`: whole layers on libscout's own kernels, NCHW at the segment's boundary and inside.
 //
-// Convolutions (conv_kernels.h): 3x3 stride-1 with Winograd F(4x4, 3x3), 3x3 depthwise with a
-// direct vector kernel, 1x1 as a GEMM on the activations, others through im2col; all GEMMs run the
-// native SGEMM's micro-kernel on weights packed once in prepare, with bias and activation applied
-// to each output tile as it is finished. Fully connected layers call the native SGEMM (its
+// Convolutions (conv_kernels.h): 3x3 depthwise and 3x3 with few input channels with direct vector
+// kernels; the others as a GEMM (1x1 straight on the activations, others through im2col, either
+// way round) or, 3x3 stride 1, Winograd F(4x4, 3x3), whichever of them is fastest on this CPU,
+// timed in prepare (conv_select.h). All GEMMs run the native SGEMM's micro-kernel on weights
+// packed once in prepare, with bias and activation applied to each output tile as it is finished. Fully connected layers call the native SGEMM (its
 // dot-product path at batch 1). Pooling, concat, softmax, add and the rest run on the portable
 // float ops of the reference (reference_ops.h), as the gemm:* backends do.
 // Threads: one native SGEMM thread pool of ExecOptions::threads per backend, shared by every
@@ -12,7 +13,7 @@
 #include <string>
 
 #include "backends/common/layer_segment.h"
-#include "backends/native/conv_kernels.h"
+#include "backends/native/conv_select.h"
 #include "backends/native/other_kernels.h"
 #include "core/plugins.h"
 
@@ -38,9 +39,10 @@ class NativeBackend final : public Backend {
     for (LayerId id : spec.layers) {
       const Layer& l = spec.graph->layers[id];
       if (l.op == OpKind::kConv2d) {
-        const ConvAlgorithm a = native_nn::choose_conv_algorithm(*spec.graph, l, *env.gemm.kernel);
+        ConvAlgorithm a = ConvAlgorithm::kGemm;
+        auto kernel = native_nn::make_fastest_conv_kernel(*spec.graph, l, env, a);
         ++algorithm_counts_[native_nn::conv_algorithm_name(a)];
-        segment->add(id, native_nn::make_conv_kernel(*spec.graph, l, a, env));
+        segment->add(id, std::move(kernel));
       } else {
         segment->add(id, native_nn::make_other_kernel(*spec.graph, l, env));
       }

@@ -1,0 +1,26 @@
+// Which algorithm runs each convolution of the native backend: where more than one applies (GEMM,
+// the transposed GEMM, Winograd), each candidate is timed on this CPU in prepare with the layer's
+// shapes and the fastest is kept. Fixed rules do not carry across cores: on an AMD Zen 3 (AVX2)
+// Winograd F(4x4, 3x3) beat im2col + GEMM on ResNet-18's 3x3 layers; on a Zen 5 (AVX-512) the GEMM
+// is 1.9-2.7x faster on the same layers.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "backends/native/conv_kernels.h"
+
+namespace libscout::native_nn {
+
+// Every algorithm that applies to this convolution on this micro-kernel, the rule-based choice
+// (choose_conv_algorithm) first. The depthwise and direct kernels are the only candidates where
+// they apply (a GEMM is several times slower there).
+std::vector<ConvAlgorithm> conv_candidates(const Graph& g, const Layer& l,
+                                           const gemm::native::SgemmUkernel& kernel);
+
+// The kernel of the fastest candidate (the minimum of three timed runs each, after a warm-up, on
+// seeded data of the layer's shapes); `chosen` names it.
+std::unique_ptr<LayerKernel> make_fastest_conv_kernel(const Graph& g, const Layer& l,
+                                                      const KernelEnv& env, ConvAlgorithm& chosen);
+
+}  // namespace libscout::native_nn
