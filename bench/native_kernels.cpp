@@ -81,6 +81,11 @@ int register_all() {
     std::vector<std::pair<ConvAlgorithm, const SimdKernels*>> runs;
     if (depthwise_applies(g, g.layers[0])) {
       for (int i = 0; i < n; ++i) runs.push_back({ConvAlgorithm::kDepthwise, builds[i]});
+      for (int i = 0; i < n; ++i) {
+        if (depthwise_blocked_applies(g, g.layers[0], builds[i]->lanes)) {
+          runs.push_back({ConvAlgorithm::kDepthwiseBlocked, builds[i]});
+        }
+      }
     } else {
       if (winograd_applies(g, g.layers[0])) runs.push_back({ConvAlgorithm::kWinograd, builds[0]});
       if (direct_applies(g, g.layers[0])) {

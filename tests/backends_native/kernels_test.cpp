@@ -55,6 +55,38 @@ TEST(NativeKernels, DepthwiseMatchesReference) {
   }
 }
 
+// The channel-vectorized kernel for small planes: channels a multiple of every build's vector
+// (16), widths around the vector and the transposes' blocks, strides, one-sided padding, a batch.
+TEST(NativeKernels, DepthwiseBlockedMatchesReference) {
+  struct Case {
+    Shape in;
+    int stride, top, left, bottom, right;
+  };
+  const Case cases[] = {
+      {{1, 16, 7, 7}, 1, 1, 1, 1, 1},   {{2, 32, 14, 14}, 2, 1, 1, 1, 1},
+      {{1, 16, 3, 20}, 1, 1, 1, 1, 1},  {{1, 48, 9, 17}, 2, 0, 0, 1, 1},
+      {{1, 16, 1, 1}, 1, 1, 1, 1, 1},   {{1, 32, 6, 32}, 1, 0, 2, 2, 0},
+      {{1, 16, 5, 4}, 1, 0, 0, 0, 0},
+  };
+  for (const SimdKernels* simd : simd_builds()) {
+    for (const Case& c : cases) {
+      Conv2dParams p = square_conv(c.in.c, 3, c.stride, 0, c.in.c);
+      p.pad_top = c.top;
+      p.pad_left = c.left;
+      p.pad_bottom = c.bottom;
+      p.pad_right = c.right;
+      for (Activation act : kActivations) {
+        const Graph g = conv_graph(c.in, p, act);
+        ASSERT_TRUE(depthwise_blocked_applies(g, g.layers[0], simd->lanes)) << c.in.str();
+        for (int threads : {1, 2}) {
+          expect_layer_matches(g, ConvAlgorithm::kDepthwiseBlocked, *simd, threads, 1e-6,
+                               "depthwise blocked " + c.in.str() + " " + activation_name(act));
+        }
+      }
+    }
+  }
+}
+
 // TensorFlow's SAME at stride 2, and one-sided padding at stride 1, where the packed plane's
 // rows share their padding (left of one row = right of the one before) only when both sides pad.
 TEST(NativeKernels, DepthwiseAsymmetricPadding) {

@@ -51,7 +51,7 @@ TEST(NativeBackend, SettingsNameVersionThreadsAndAlgorithms) {
     int count = 0;
     ASSERT_TRUE(words >> name >> count) << item;
     EXPECT_TRUE(name == "gemm" || name == "gemm_transposed" || name == "winograd_f4x4" ||
-                name == "direct3x3" || name == "depthwise3x3")
+                name == "direct3x3" || name == "depthwise3x3" || name == "depthwise3x3_blocked")
         << name;
     counted += count;
   }
@@ -69,15 +69,20 @@ const Layer& layer_named(const Graph& g, const std::string& name) {
 // the depthwise and direct kernels stand alone.
 TEST(NativeBackend, ConvolutionCandidates) {
   const Graph g = load_model("resnet18", {.resolution = 64});
-  const gemm::native::SgemmUkernel& k = gemm::native::best_sgemm_ukernel();
+  const native_nn::KernelEnv k{nullptr, native_nn::default_packed_gemm(),
+                               &native_nn::best_simd_kernels(), nullptr};
   const Layer& conv3x3 = layer_named(g, "layer3.1.conv1");
   const auto all = native_nn::conv_candidates(g, conv3x3, k);
   EXPECT_EQ(all.size(), 3u);
   EXPECT_NE(std::find(all.begin(), all.end(), native_nn::ConvAlgorithm::kWinograd), all.end());
   const Graph m = load_model("mobilenet_v1", {.resolution = 64});
-  const Layer& dw = layer_named(m, "block7.dw");
+  const Layer& dw = layer_named(m, "block7.dw");  // 512 channels of 4x4
   EXPECT_EQ(native_nn::conv_candidates(m, dw, k),
-            std::vector<native_nn::ConvAlgorithm>{native_nn::ConvAlgorithm::kDepthwise});
+            (std::vector<native_nn::ConvAlgorithm>{native_nn::ConvAlgorithm::kDepthwise,
+                                                   native_nn::ConvAlgorithm::kDepthwiseBlocked}));
+  const Layer& first = layer_named(m, "conv0");
+  EXPECT_EQ(native_nn::conv_candidates(m, first, k),
+            std::vector<native_nn::ConvAlgorithm>{native_nn::ConvAlgorithm::kDirect});
 }
 
 }  // namespace

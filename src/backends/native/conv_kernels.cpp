@@ -14,6 +14,7 @@ const char* conv_algorithm_name(ConvAlgorithm a) {
   switch (a) {
     case ConvAlgorithm::kGemm: return "gemm";
     case ConvAlgorithm::kDepthwise: return "depthwise3x3";
+    case ConvAlgorithm::kDepthwiseBlocked: return "depthwise3x3_blocked";
     case ConvAlgorithm::kDirect: return "direct3x3";
     case ConvAlgorithm::kGemmTransposed: return "gemm_transposed";
     case ConvAlgorithm::kWinograd: return "winograd_f4x4";
@@ -27,6 +28,11 @@ bool depthwise_applies(const Graph& g, const Layer& l) {
   return p.groups == cin && p.out_channels == cin && cin > 1 && p.kernel_h == 3 &&
          p.kernel_w == 3 && p.stride_h == p.stride_w && (p.stride_h == 1 || p.stride_h == 2) &&
          p.dilation_h == 1 && p.dilation_w == 1;
+}
+
+bool depthwise_blocked_applies(const Graph& g, const Layer& l, int lanes) {
+  const Shape in = g.input_shape(l);
+  return depthwise_applies(g, l) && in.c % lanes == 0 && in.w <= kDepthwiseBlockedMaxWidth;
 }
 
 bool direct_applies(const Graph& g, const Layer& l) {
@@ -238,6 +244,63 @@ class DepthwiseConv final : public LayerKernel {
   float lo_ = 0, hi_ = 0;
 };
 
+// 3x3 depthwise on small planes, vectorized across blocks of `lanes` channels
+// (SimdKernels::depthwise_blocked); the weights regrouped tap-major per block in prepare.
+class DepthwiseBlockedConv final : public LayerKernel {
+ public:
+  DepthwiseBlockedConv(const Graph& g, const Layer& l, const KernelEnv& env)
+      : layer_(l), env_(env), in_(g.input_shape(l)), out_(g.output_shape(l)) {
+    const int lanes = env.simd->lanes, blocks = in_.c / lanes;
+    weights_ = allocate_floats(static_cast<std::size_t>(blocks) * 10 * lanes);
+    for (int b = 0; b < blocks; ++b) {
+      float* w = weights_.get() + static_cast<std::size_t>(b) * 10 * lanes;
+      for (int i = 0; i < lanes; ++i) {
+        const int c = b * lanes + i;
+        for (int t = 0; t < 9; ++t) w[t * lanes + i] = l.weight[c * 9 + t];
+        w[9 * lanes + i] = l.bias.empty() ? 0.0f : l.bias[c];
+      }
+    }
+    const int s = l.conv().stride_w;
+    task_floats_ = depthwise_blocked_floats(out_.h, out_.w, s, lanes);
+    padded_floats_ = static_cast<std::size_t>(depthwise_blocked_rows(out_.h, s)) *
+                     depthwise_blocked_rows(out_.w, s) * lanes;
+    activation_bounds(l.conv().activation, lo_, hi_);
+  }
+
+  std::size_t workspace_bytes() const override {
+    return sizeof(float) * task_floats_ * env_.pool->threads();
+  }
+
+  void run(const ExecContext& ctx) override {
+    const Conv2dParams& p = layer_.conv();
+    const int lanes = env_.simd->lanes, blocks = in_.c / lanes;
+    const float* x = ctx.data(layer_.inputs[0]);
+    float* y = ctx.data(layer_.output);
+    parallel_chunks(*env_.pool, in_.n * blocks, [&](int task, int begin, int end) {
+      float* scratch = ctx.workspace + task * task_floats_;
+      std::fill_n(scratch, padded_floats_, 0.0f);
+      for (int nb = begin; nb < end; ++nb) {
+        const int n = nb / blocks, c0 = nb % blocks * lanes;
+        const float* w = weights_.get() + static_cast<std::size_t>(nb % blocks) * 10 * lanes;
+        env_.simd->depthwise_blocked(
+            {x + (static_cast<std::size_t>(n) * in_.c + c0) * in_.plane(),
+             static_cast<long>(in_.plane()), in_.h, in_.w, p.pad_top, p.pad_left, p.stride_w,
+             out_.h, out_.w, w, w + 9 * lanes, lo_, hi_, scratch,
+             y + (static_cast<std::size_t>(n) * out_.c + c0) * out_.plane(),
+             static_cast<long>(out_.plane())});
+      }
+    });
+  }
+
+ private:
+  const Layer& layer_;
+  KernelEnv env_;
+  Shape in_, out_;
+  std::unique_ptr<float[], AlignedFree> weights_;  // per block: 9 taps, then the biases
+  std::size_t task_floats_ = 0, padded_floats_ = 0;
+  float lo_ = 0, hi_ = 0;
+};
+
 // Dense 3x3 convolutions with few input channels (a network's first layer, where im2col + GEMM
 // has a depth of 27 and the GEMM's tiles are mostly overhead): each input channel packed once as
 // for the depthwise kernel, then every output channel computed straight from the packed planes,
@@ -302,6 +365,7 @@ std::unique_ptr<LayerKernel> make_conv_kernel(const Graph& g, const Layer& l, Co
                                               const KernelEnv& env) {
   switch (a) {
     case ConvAlgorithm::kDepthwise: return std::make_unique<DepthwiseConv>(g, l, env);
+    case ConvAlgorithm::kDepthwiseBlocked: return std::make_unique<DepthwiseBlockedConv>(g, l, env);
     case ConvAlgorithm::kDirect: return std::make_unique<DirectConv>(g, l, env);
     case ConvAlgorithm::kWinograd: return make_winograd_conv(g, l, env);
     case ConvAlgorithm::kGemmTransposed: return std::make_unique<GemmConv>(g, l, env, true);

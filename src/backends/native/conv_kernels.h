@@ -3,7 +3,8 @@
 //   GemmConv       1x1 stride-1 convolutions as a GEMM straight on the activations, others through
 //                  im2col; weights packed once into the micro-kernel's panels (packed_gemm.h), or
 //                  the same product transposed (transposed_gemm.h);
-//   DepthwiseConv  3x3 depthwise (stride 1 or 2, any padding), a direct vector kernel per channel;
+//   DepthwiseConv  3x3 depthwise (stride 1 or 2, any padding), a direct vector kernel per channel,
+//                  or on small planes vectorized across blocks of channels;
 //   DirectConv     dense 3x3 (stride 1 or 2) with at most kDirectMaxInputChannels input channels,
 //                  every output channel straight from the packed input planes;
 //   WinogradConv   3x3 stride-1 convolutions with Winograd F(4x4, 3x3) (winograd.h).
@@ -29,7 +30,7 @@ struct KernelEnv {
   GemmScratch* scratch = nullptr;
 };
 
-enum class ConvAlgorithm { kGemm, kGemmTransposed, kDepthwise, kWinograd, kDirect };
+enum class ConvAlgorithm { kGemm, kGemmTransposed, kDepthwise, kDepthwiseBlocked, kWinograd, kDirect };
 const char* conv_algorithm_name(ConvAlgorithm a);
 
 // The algorithm run() uses for this convolution on this micro-kernel (Winograd where it applies
@@ -37,6 +38,10 @@ const char* conv_algorithm_name(ConvAlgorithm a);
 ConvAlgorithm choose_conv_algorithm(const Graph& g, const Layer& l,
                                     const gemm::native::SgemmUkernel& kernel);
 bool depthwise_applies(const Graph& g, const Layer& l);
+// The channel-vectorized depthwise kernel: channels a multiple of the vector width, planes at most
+// this wide (its padded buffer of a block stays in L1/L2).
+inline constexpr int kDepthwiseBlockedMaxWidth = 32;
+bool depthwise_blocked_applies(const Graph& g, const Layer& l, int lanes);
 inline constexpr int kDirectMaxInputChannels = 4;
 bool direct_applies(const Graph& g, const Layer& l);
 bool winograd_applies(const Graph& g, const Layer& l);

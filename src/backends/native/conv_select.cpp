@@ -10,10 +10,15 @@
 
 namespace libscout::native_nn {
 
-std::vector<ConvAlgorithm> conv_candidates(const Graph& g, const Layer& l,
-                                           const gemm::native::SgemmUkernel& kernel) {
-  const ConvAlgorithm first = choose_conv_algorithm(g, l, kernel);
-  if (first == ConvAlgorithm::kDepthwise || first == ConvAlgorithm::kDirect) return {first};
+std::vector<ConvAlgorithm> conv_candidates(const Graph& g, const Layer& l, const KernelEnv& env) {
+  const ConvAlgorithm first = choose_conv_algorithm(g, l, *env.gemm.kernel);
+  if (first == ConvAlgorithm::kDepthwise) {
+    if (depthwise_blocked_applies(g, l, env.simd->lanes)) {
+      return {first, ConvAlgorithm::kDepthwiseBlocked};
+    }
+    return {first};
+  }
+  if (first == ConvAlgorithm::kDirect) return {first};
   std::vector<ConvAlgorithm> all{first};
   auto add = [&](ConvAlgorithm a) {
     if (std::find(all.begin(), all.end(), a) == all.end()) all.push_back(a);
@@ -45,7 +50,7 @@ double fastest_run(LayerKernel& kernel, const ExecContext& ctx, int runs) {
 
 std::unique_ptr<LayerKernel> make_fastest_conv_kernel(const Graph& g, const Layer& l,
                                                       const KernelEnv& env, ConvAlgorithm& chosen) {
-  const std::vector<ConvAlgorithm> candidates = conv_candidates(g, l, *env.gemm.kernel);
+  const std::vector<ConvAlgorithm> candidates = conv_candidates(g, l, env);
   chosen = candidates.front();
   if (candidates.size() == 1) return make_conv_kernel(g, l, chosen, env);
   // The layer alone: its input (seeded values, so no denormals or zeros make one algorithm look

@@ -1,5 +1,5 @@
 // Which algorithm runs each convolution of the native backend: where more than one applies (GEMM,
-// the transposed GEMM, Winograd), each candidate is timed on this CPU in prepare with the layer's
+// the transposed GEMM, Winograd; the depthwise kernel per plane or across channels), each candidate is timed on this CPU in prepare with the layer's
 // shapes and the fastest is kept. Fixed rules do not carry across cores: on an AMD Zen 3 (AVX2)
 // Winograd F(4x4, 3x3) beat im2col + GEMM on ResNet-18's 3x3 layers; on a Zen 5 (AVX-512) the GEMM
 // is 1.9-2.7x faster on the same layers.
@@ -12,11 +12,10 @@
 
 namespace libscout::native_nn {
 
-// Every algorithm that applies to this convolution on this micro-kernel, the rule-based choice
-// (choose_conv_algorithm) first. The depthwise and direct kernels are the only candidates where
-// they apply (a GEMM is several times slower there).
-std::vector<ConvAlgorithm> conv_candidates(const Graph& g, const Layer& l,
-                                           const gemm::native::SgemmUkernel& kernel);
+// Every algorithm that applies to this convolution with these kernels, the rule-based choice
+// (choose_conv_algorithm) first. Depthwise layers have the two depthwise kernels as candidates
+// and the direct kernel stands alone (a GEMM is several times slower there).
+std::vector<ConvAlgorithm> conv_candidates(const Graph& g, const Layer& l, const KernelEnv& env);
 
 // The kernel of the fastest candidate (the minimum of three timed runs each, after a warm-up, on
 // seeded data of the layer's shapes); `chosen` names it.

@@ -33,6 +33,34 @@ inline long depthwise_scratch_floats(long pitch) {
   return depthwise_chunk_rows(pitch) * pitch + 4 * 16;
 }
 
+// One block of `lanes` channels of a 3x3 depthwise convolution, vectorized across the channels
+// (for small planes, where a plane's rows are shorter than a few vectors): the block's input is
+// transposed into a zero-padded position-major buffer (each position one vector of the block's
+// channels), every output position is then 9 FMAs on whole vectors, and the outputs are
+// transposed back. Channel i of the block is at in + i * in_plane (rows in_w apart), its
+// outputs at out + i * out_plane. w holds the block's weights tap-major (w[t * lanes + i]),
+// bias its biases (lanes floats). scratch holds depthwise_blocked_floats(...) floats, whose
+// padding positions must be zero (the kernel writes only the input's positions).
+struct DepthwiseBlock {
+  const float* in;
+  long in_plane;
+  int in_h, in_w, pad_top, pad_left, stride, out_h, out_w;
+  const float* w;
+  const float* bias;
+  float lo, hi;
+  float* scratch;
+  float* out;
+  long out_plane;
+};
+
+// Padded rows and columns of the block's input buffer, and the scratch the kernel needs.
+inline int depthwise_blocked_rows(int out_h, int stride) { return (out_h - 1) * stride + 3; }
+inline long depthwise_blocked_floats(int out_h, int out_w, int stride, int lanes) {
+  const long padded = static_cast<long>(depthwise_blocked_rows(out_h, stride)) *
+                      depthwise_blocked_rows(out_w, stride);
+  return (padded + static_cast<long>(out_h) * out_w + lanes) * lanes;
+}
+
 // Output rows [row_begin, row_end) of a dense 3x3 convolution with few input channels (a
 // network's first layer), computed directly: for each output channel co,
 //   out[co][f] = act(bias[co] + sum over ci < cin, t < 9 of w[co][ci][t] * taps[ci * 9 + t][f])
@@ -103,6 +131,7 @@ struct SimdKernels {
   int lanes;             // floats per vector, and tiles per call of the Winograd transforms
   void (*depthwise3x3)(const DepthwisePlane& p);
   void (*direct3x3)(const DirectConvRows& a);
+  void (*depthwise_blocked)(const DepthwiseBlock& b);
   void (*winograd_input)(const float* d, float* v);
   void (*winograd_output)(const WinogradOutputArgs& a);
   void (*tile_epilogue)(const TileEpilogue& e);
