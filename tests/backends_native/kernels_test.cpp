@@ -194,7 +194,7 @@ TEST(NativeKernels, TransposedGemmConvMatchesReference) {
 // not a multiple of NR = 32) on the AVX-512 kernel, never for a shallow product.
 TEST(NativeKernels, TransposedGemmChosenWhereItsTilesFit) {
   const gemm::native::SgemmUkernel* k = gemm::native::find_sgemm_ukernel("avx512_14x32");
-  ASSERT_NE(k, nullptr);
+  if (k == nullptr) GTEST_SKIP() << "no AVX-512 kernel in this build (the rule is tested on x86)";
   EXPECT_TRUE(prefer_transposed(*k, 512, 196, 512));
   EXPECT_TRUE(prefer_transposed(*k, 1024, 49, 1024));
   EXPECT_FALSE(prefer_transposed(*k, 64, 12544, 32));   // too shallow
