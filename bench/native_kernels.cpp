@@ -29,6 +29,7 @@ const ConvCase kCases[] = {
     {"mobilenet_v1/block12.dw", {1, 512, 14, 14}, 512, 3, 2, 1, 512},
     {"mobilenet_v1/block13.dw", {1, 1024, 7, 7}, 1024, 3, 1, 1, 1024},
     {"mobilenet_v1/block1.pw", {1, 32, 112, 112}, 64, 1, 1, 0, 1},
+    {"mobilenet_v1/block3.pw", {1, 128, 56, 56}, 128, 1, 1, 0, 1},
     {"mobilenet_v1/block7.pw", {1, 512, 14, 14}, 512, 1, 1, 0, 1},
     {"mobilenet_v1/block13.pw", {1, 1024, 7, 7}, 1024, 1, 1, 0, 1},
     {"resnet18/layer1.conv", {1, 64, 56, 56}, 64, 3, 1, 1, 1},

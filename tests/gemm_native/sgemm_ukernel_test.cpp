@@ -2,6 +2,7 @@
 // the kernel contract of gemm/native/sgemm_ukernel.h: depths kc through 0, 1, primes and large,
 // beta 0 (C holds NaN, must not be read), 1 and other, C with a row stride wider than the tile;
 // the strided-B variants on every row count, B at an unaligned stride; the kernels' own packing.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -92,6 +93,42 @@ TEST_P(SgemmUkernelTest, NarrowTilesMatchReferenceKernel) {
     previous = narrow.nr;
     const std::string name = std::string(kernel.name) + " narrow " + std::to_string(narrow.nr);
     expect_matches_reference(name, kernel.mr, narrow.nr, narrow.fn);
+  }
+}
+
+// The full tile with the epilogue (bias per row, clamp) applied as it is stored: the reference
+// kernel's tile, then the bias and clamp, with and without bias, after beta 0 and 1.
+TEST_P(SgemmUkernelTest, EpilogueMatchesReferenceKernel) {
+  const SgemmUkernel& kernel = GetParam();
+  if (!kernel.is_supported()) GTEST_SKIP() << kernel.name << " is not supported by this CPU";
+  if (kernel.with_epilogue == nullptr) GTEST_SKIP() << kernel.name << " has no epilogue variant";
+  const int mr = kernel.mr, nr = kernel.nr;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
+  for (size_t kc : {1, 17, 300}) {
+    for (float beta : {0.0f, 1.0f}) {
+      for (bool with_bias : {false, true}) {
+        AlignedFloats a(kc * mr + 1), b(kc * nr + 1);
+        for (size_t i = 0; i < kc * mr; ++i) a.get()[i] = dist(rng);
+        for (size_t i = 0; i < kc * nr; ++i) b.get()[i] = dist(rng);
+        std::vector<float> bias(mr), expected(mr * nr), actual(mr * nr);
+        for (float& v : bias) v = dist(rng);
+        for (float& v : expected) v = dist(rng);
+        actual = expected;
+        sgemm_ukernel_ref(mr, nr, kc, a.get(), b.get(), nr, expected.data(), nr, beta);
+        kernel.with_epilogue(kc, a.get(), b.get(), actual.data(), nr, beta,
+                             with_bias ? bias.data() : nullptr, 0.0f, 6.0f);
+        for (int i = 0; i < mr; ++i) {
+          for (int j = 0; j < nr; ++j) {
+            const float want =
+                std::min(std::max(expected[i * nr + j] + (with_bias ? bias[i] : 0.0f), 0.0f), 6.0f);
+            ASSERT_NEAR(actual[i * nr + j], want, 1e-4f * (1 + kc / 64.0f))
+                << kernel.name << " kc=" << kc << " beta=" << beta << " bias=" << with_bias
+                << " at (" << i << ", " << j << ")";
+          }
+        }
+      }
+    }
   }
 }
 

@@ -110,6 +110,11 @@ void tile(const Problem& pr, const PanelKernel& pk, int ip, int col, int k0, int
   const float* ap = pr.a->slice(ip, k0);
   float* cp = pr.c + static_cast<std::size_t>(ip) * mr * pr.ldc + col;
   if (rows == mr && cols == nr) {
+    if (last && pr.has_epilogue && nr == pr.kernel->nr && pr.kernel->with_epilogue != nullptr) {
+      const float* bias = pr.epilogue.bias ? pr.epilogue.bias + ip * mr : nullptr;
+      pr.kernel->with_epilogue(kc, ap, bp, cp, pr.ldc, first ? 0.0f : 1.0f, bias, pr.lo, pr.hi);
+      return;
+    }
     pk.fn(kc, ap, bp, cp, pr.ldc, first ? 0.0f : 1.0f);
     if (last) pr.finish(ip * mr, rows, cols, cp, pr.ldc);
     return;

@@ -28,6 +28,10 @@
 //   dst[p * MR + r] = r < rows ? alpha * a[r * lda + p] : 0     (1 <= rows <= MR)
 // computed as the float product alpha * a (bit-identical to the portable packing); dst is written
 // only inside its MR * kc floats.
+//
+// Epilogue contract (optional, per kernel): the packed contract, then for each row i of the tile
+//   C[i, 0:NR] := min(max(C[i, 0:NR] + bias[i], lo), hi)      (bias may be null: 0)
+// before C is stored, so that a convolution's bias and activation cost no second pass over it.
 #pragma once
 
 #include <cstddef>
@@ -38,6 +42,9 @@ using SgemmUkernelFn = void (*)(std::size_t kc, const float* a, const float* b, 
                                 std::size_t ldc, float beta);
 using SgemmPackAFn = void (*)(std::size_t rows, std::size_t kc, const float* a, std::size_t lda,
                               float alpha, float* dst);
+using SgemmUkernelEpilogueFn = void (*)(std::size_t kc, const float* a, const float* b, float* c,
+                                        std::size_t ldc, float beta, const float* bias, float lo,
+                                        float hi);
 using SgemmUkernelStridedBFn = void (*)(std::size_t rows, std::size_t kc, const float* a,
                                         const float* b, std::size_t ldb, float* c,
                                         std::size_t ldc, float beta);
@@ -66,6 +73,9 @@ void sgemm_ukernel_avx2_fma_6x8(std::size_t kc, const float* a, const float* b, 
                                 std::size_t ldc, float beta);
 void sgemm_ukernel_avx512_14x32(std::size_t kc, const float* a, const float* b, float* c,
                                 std::size_t ldc, float beta);
+void sgemm_ukernel_avx512_14x32_epilogue(std::size_t kc, const float* a, const float* b, float* c,
+                                         std::size_t ldc, float beta, const float* bias, float lo,
+                                         float hi);
 void sgemm_ukernel_avx512_14x16(std::size_t kc, const float* a, const float* b, float* c,
                                 std::size_t ldc, float beta);
 #endif

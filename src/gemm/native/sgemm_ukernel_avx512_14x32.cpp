@@ -22,11 +22,21 @@ struct Zmm {
   static void storeu(float* p, V v) { _mm512_storeu_ps(p, v); }
   static V splat(float x) { return _mm512_set1_ps(x); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static V min(V a, V b) { return _mm512_min_ps(a, b); }
+  static V max(V a, V b) { return _mm512_max_ps(a, b); }
 };
 
-template <typename T, int kVecs>
+// Bias per row and the clamp, applied to the finished tile as it is stored (the epilogue
+// contract of sgemm_ukernel.h); kNone stores the plain sum.
+struct Clamp {
+  const float* bias;
+  float lo, hi;
+};
+
+template <typename T, int kVecs, bool kEpilogue>
 inline void kernel_14(std::size_t kc, const float* a, const float* b, float* c, std::size_t ldc,
-                      float beta) {
+                      float beta, Clamp e = {}) {
   constexpr int kMr = 14, kNr = kVecs * T::kLanes;
   typename T::V acc[kMr][kVecs];
 #pragma GCC unroll 14
@@ -46,21 +56,26 @@ inline void kernel_14(std::size_t kc, const float* a, const float* b, float* c, 
     b += kNr;
   }
 
-  if (beta == 0.0f) {
-#pragma GCC unroll 14
-    for (int i = 0; i < kMr; ++i) {
-      for (int v = 0; v < kVecs; ++v) T::storeu(c + i * ldc + v * T::kLanes, acc[i][v]);
-    }
-  } else {
+  if (beta != 0.0f) {
     const typename T::V vbeta = T::splat(beta);
 #pragma GCC unroll 14
     for (int i = 0; i < kMr; ++i) {
-      float* row = c + i * ldc;
       for (int v = 0; v < kVecs; ++v) {
-        float* out = row + v * T::kLanes;
-        T::storeu(out, T::fma(vbeta, T::loadu(out), acc[i][v]));
+        acc[i][v] = T::fma(vbeta, T::loadu(c + i * ldc + v * T::kLanes), acc[i][v]);
       }
     }
+  }
+  if constexpr (kEpilogue) {
+    const typename T::V lo = T::splat(e.lo), hi = T::splat(e.hi);
+#pragma GCC unroll 14
+    for (int i = 0; i < kMr; ++i) {
+      const typename T::V bias = T::splat(e.bias != nullptr ? e.bias[i] : 0.0f);
+      for (int v = 0; v < kVecs; ++v) acc[i][v] = T::min(T::max(T::add(acc[i][v], bias), lo), hi);
+    }
+  }
+#pragma GCC unroll 14
+  for (int i = 0; i < kMr; ++i) {
+    for (int v = 0; v < kVecs; ++v) T::storeu(c + i * ldc + v * T::kLanes, acc[i][v]);
   }
 }
 
@@ -68,12 +83,18 @@ inline void kernel_14(std::size_t kc, const float* a, const float* b, float* c, 
 
 void sgemm_ukernel_avx512_14x32(std::size_t kc, const float* a, const float* b, float* c,
                                 std::size_t ldc, float beta) {
-  kernel_14<Zmm, 2>(kc, a, b, c, ldc, beta);
+  kernel_14<Zmm, 2, false>(kc, a, b, c, ldc, beta);
+}
+
+void sgemm_ukernel_avx512_14x32_epilogue(std::size_t kc, const float* a, const float* b, float* c,
+                                         std::size_t ldc, float beta, const float* bias, float lo,
+                                         float hi) {
+  kernel_14<Zmm, 2, true>(kc, a, b, c, ldc, beta, {bias, lo, hi});
 }
 
 void sgemm_ukernel_avx512_14x16(std::size_t kc, const float* a, const float* b, float* c,
                                 std::size_t ldc, float beta) {
-  kernel_14<Zmm, 1>(kc, a, b, c, ldc, beta);
+  kernel_14<Zmm, 1, false>(kc, a, b, c, ldc, beta);
 }
 
 }  // namespace libscout::gemm::native

@@ -61,7 +61,7 @@ constexpr std::array kUkernels{
 #if defined(__x86_64__) || defined(_M_X64)
     SgemmUkernel{"avx512_14x32", 14, 32, sgemm_ukernel_avx512_14x32, has_avx512f,
                  {14 * 24, 256, 32 * 64}, nullptr, nullptr,
-                 {{{16, sgemm_ukernel_avx512_14x16}}}},
+                 {{{16, sgemm_ukernel_avx512_14x16}}}, sgemm_ukernel_avx512_14x32_epilogue},
     SgemmUkernel{"avx2_fma_6x16", 6, 16, sgemm_ukernel_avx2_fma_6x16, has_avx2_fma,
                  {6 * 28, 256, 16 * 255, 6 * 12}, sgemm_ukernel_avx2_fma_6x16_strided_b,
                  sgemm_pack_a_avx2_6, {{{8, sgemm_ukernel_avx2_fma_6x8}}}},

@@ -50,6 +50,8 @@ struct SgemmUkernel {
   SgemmPackAFn pack_a = nullptr;
   // Narrower tiles, widest first (entries with nr == 0 are unused).
   std::array<SgemmNarrowUkernel, 2> narrow{};
+  // The full tile with the epilogue contract (bias per row and clamp as it is stored), or nullptr.
+  SgemmUkernelEpilogueFn with_epilogue = nullptr;
 };
 
 // Every micro-kernel compiled into this build for this architecture, fastest first; the portable
