@@ -69,6 +69,9 @@ void sgemm_pack_a_avx2_6(std::size_t rows, std::size_t kc, const float* a, std::
 void sgemm_ukernel_avx2_fma_6x16_strided_b(std::size_t rows, std::size_t kc, const float* a,
                                            const float* b, std::size_t ldb, float* c,
                                            std::size_t ldc, float beta);
+void sgemm_ukernel_avx2_fma_6x16_epilogue(std::size_t kc, const float* a, const float* b, float* c,
+                                          std::size_t ldc, float beta, const float* bias, float lo,
+                                          float hi);
 void sgemm_ukernel_avx2_fma_6x8(std::size_t kc, const float* a, const float* b, float* c,
                                 std::size_t ldc, float beta);
 void sgemm_ukernel_avx512_14x32(std::size_t kc, const float* a, const float* b, float* c,

@@ -29,9 +29,15 @@ void prefetch_c(const float* c, std::size_t ldc) {
 
 // The shared body for the first kRows rows of the tile; ldb == kNr with aligned rows is the packed
 // panel.
-template <int kRows, bool kPackedB>
+// Bias per row and clamp for the epilogue contract (sgemm_ukernel.h).
+struct Clamp {
+  const float* bias;
+  float lo, hi;
+};
+
+template <int kRows, bool kPackedB, bool kEpilogue = false>
 inline void ukernel_6x16(std::size_t kc, const float* a, const float* b, std::size_t ldb,
-                         float* c, std::size_t ldc, float beta) {
+                         float* c, std::size_t ldc, float beta, Clamp e = {}) {
   prefetch_c<kRows>(c, ldc);
   __m256 acc[kRows][2];
 #pragma GCC unroll 6
@@ -52,20 +58,29 @@ inline void ukernel_6x16(std::size_t kc, const float* a, const float* b, std::si
     b += kPackedB ? kNr : ldb;
   }
 
-  if (beta == 0.0f) {
-#pragma GCC unroll 6
-    for (int i = 0; i < kRows; ++i) {
-      _mm256_storeu_ps(c + i * ldc, acc[i][0]);
-      _mm256_storeu_ps(c + i * ldc + 8, acc[i][1]);
-    }
-  } else {
+  if (beta != 0.0f) {
     const __m256 vbeta = _mm256_set1_ps(beta);
 #pragma GCC unroll 6
     for (int i = 0; i < kRows; ++i) {
-      float* row = c + i * ldc;
-      _mm256_storeu_ps(row, _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(row), acc[i][0]));
-      _mm256_storeu_ps(row + 8, _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(row + 8), acc[i][1]));
+      const float* row = c + i * ldc;
+      acc[i][0] = _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(row), acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(row + 8), acc[i][1]);
     }
+  }
+  if constexpr (kEpilogue) {
+    const __m256 lo = _mm256_set1_ps(e.lo), hi = _mm256_set1_ps(e.hi);
+#pragma GCC unroll 6
+    for (int i = 0; i < kRows; ++i) {
+      const __m256 bias = _mm256_set1_ps(e.bias != nullptr ? e.bias[i] : 0.0f);
+      for (int v = 0; v < 2; ++v) {
+        acc[i][v] = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(acc[i][v], bias), lo), hi);
+      }
+    }
+  }
+#pragma GCC unroll 6
+  for (int i = 0; i < kRows; ++i) {
+    _mm256_storeu_ps(c + i * ldc, acc[i][0]);
+    _mm256_storeu_ps(c + i * ldc + 8, acc[i][1]);
   }
 }
 
@@ -121,6 +136,12 @@ void sgemm_pack_a_avx2_6(std::size_t rows, std::size_t kc, const float* a, std::
 void sgemm_ukernel_avx2_fma_6x16(std::size_t kc, const float* a, const float* b, float* c,
                                  std::size_t ldc, float beta) {
   ukernel_6x16<kMr, true>(kc, a, b, kNr, c, ldc, beta);
+}
+
+void sgemm_ukernel_avx2_fma_6x16_epilogue(std::size_t kc, const float* a, const float* b, float* c,
+                                          std::size_t ldc, float beta, const float* bias, float lo,
+                                          float hi) {
+  ukernel_6x16<kMr, true, true>(kc, a, b, kNr, c, ldc, beta, {bias, lo, hi});
 }
 
 void sgemm_ukernel_avx2_fma_6x16_strided_b(std::size_t rows, std::size_t kc, const float* a,

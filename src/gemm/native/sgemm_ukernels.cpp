@@ -64,7 +64,8 @@ constexpr std::array kUkernels{
                  {{{16, sgemm_ukernel_avx512_14x16}}}, sgemm_ukernel_avx512_14x32_epilogue},
     SgemmUkernel{"avx2_fma_6x16", 6, 16, sgemm_ukernel_avx2_fma_6x16, has_avx2_fma,
                  {6 * 28, 256, 16 * 255, 6 * 12}, sgemm_ukernel_avx2_fma_6x16_strided_b,
-                 sgemm_pack_a_avx2_6, {{{8, sgemm_ukernel_avx2_fma_6x8}}}},
+                 sgemm_pack_a_avx2_6, {{{8, sgemm_ukernel_avx2_fma_6x8}}},
+                 sgemm_ukernel_avx2_fma_6x16_epilogue},
 #endif
 #if defined(__aarch64__)
     SgemmUkernel{"neon_8x12", 8, 12, sgemm_ukernel_neon_8x12, always, {8 * 15, 640, 12 * 256}},
