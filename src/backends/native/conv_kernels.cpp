@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "backends/gemm/gemm_backend.h"
+#include "backends/native/plane_layout.h"
 #include "backends/native/transposed_gemm.h"
 #include "backends/native/winograd.h"
 
@@ -121,78 +122,6 @@ class GemmConv final : public LayerKernel {
   std::vector<PackedColumns> columns_;
 };
 
-// Where a depthwise (or direct) kernel's packed plane keeps the zero-padded input (DepthwisePlane). Stride 1:
-// one plane of padded rows `pitch` floats apart, where pitch may be less than the padded width:
-// the right padding of one row and the left padding of the next then share the same (zero)
-// floats. Stride 2: four sub-planes by the padded row's and column's parity, `pitch` = out_w + 1,
-// so that tap (ky, kx) of output (oy, ox) is at sub-plane [ky % 2][kx % 2], row oy + ky / 2,
-// column ox + kx / 2. Either way each tap is a fixed offset from the flat index oy * pitch + ox.
-// Padding is never written: the buffer is zeroed once per run and every plane of a layer writes
-// the same floats.
-class DepthwiseLayout {
- public:
-  DepthwiseLayout(const Shape& in, const Shape& out, const Conv2dParams& p, int lanes)
-      : in_(in), p_(p), stride_(p.stride_w) {
-    rows_ = (out.h - 1) * stride_ + 3;
-    cols_ = (out.w - 1) * stride_ + 3;
-    lo_ = std::min(cols_, p.pad_left);
-    hi_ = std::max(lo_, std::min(cols_, p.pad_left + in.w));
-    const int sub_rows = stride_ == 1 ? rows_ : out.h + 1;
-    const int min_pitch = stride_ == 1 ? cols_ - std::min(lo_, cols_ - hi_) : out.w + 1;
-    // Narrow rows (the kernel's flat grid): as compact as possible. Wide ones (computed row by
-    // row): whole cache lines, so that the loads of tap column 0 are aligned.
-    pitch_ = out.w < lanes ? min_pitch : (std::max(min_pitch, cols_) + 15) / 16 * 16;
-    sub_floats_ = static_cast<long>(sub_rows) * pitch_ + 80;
-    for (int ky = 0; ky < 3; ++ky) {
-      for (int kx = 0; kx < 3; ++kx) {
-        taps_[ky * 3 + kx] = stride_ == 1 ? ky * pitch_ + kx
-                                          : ((ky % 2) * 2 + kx % 2) * sub_floats_ +
-                                                (ky / 2) * pitch_ + kx / 2;
-      }
-    }
-  }
-
-  long pitch() const { return pitch_; }
-  std::size_t floats() const { return static_cast<std::size_t>(sub_floats_) * stride_ * stride_; }
-  const float* tap(const float* buf, int t) const { return buf + taps_[t]; }
-
-  // Copies the input rows of one channel plane x into buf.
-  void pack(const SimdKernels& simd, const float* x, float* buf) const {
-    const int y0 = std::max(0, p_.pad_top), y1 = std::min(rows_, p_.pad_top + in_.h);
-    if (y1 <= y0 || hi_ <= lo_) return;
-    // Row y, padded column c of the plane is x[(y - pad_top) * in.w + c - pad_left].
-    auto input = [&](int y, int c) { return x + (y - p_.pad_top) * in_.w + (c - p_.pad_left); };
-    if (stride_ == 1) {
-      simd.copy_rows({input(y0, lo_), in_.w, buf + y0 * pitch_ + lo_, nullptr, pitch_, y1 - y0,
-                      hi_ - lo_});
-      return;
-    }
-    // Columns lo, lo + 1 form the first pair: their phases are lo % 2 and the other one.
-    const int first = lo_ % 2, pairs = (hi_ - lo_) / 2;
-    for (int parity = 0; parity < 2; ++parity) {
-      const int ya = y0 + (y0 % 2 == parity ? 0 : 1);
-      if (ya >= y1) continue;
-      const int count = (y1 - ya + 1) / 2;
-      float* sub = buf + parity * 2 * sub_floats_ + (ya / 2) * pitch_;
-      float* a = sub + first * sub_floats_ + lo_ / 2;
-      float* b = sub + (1 - first) * sub_floats_ + (lo_ + 1) / 2;
-      simd.deinterleave_rows({input(ya, lo_), 2L * in_.w, a, b, pitch_, count, pairs});
-      if ((hi_ - lo_) % 2 == 0) continue;
-      const int c = hi_ - 1;  // the last column, unpaired
-      for (int r = 0; r < count; ++r) {
-        sub[(c % 2) * sub_floats_ + r * pitch_ + c / 2] = *input(ya + 2 * r, c);
-      }
-    }
-  }
-
- private:
-  Shape in_;
-  Conv2dParams p_;
-  int stride_, rows_ = 0, cols_ = 0, lo_ = 0, hi_ = 0;
-  long pitch_ = 0, sub_floats_ = 0;
-  long taps_[9] = {};
-};
-
 class DepthwiseConv final : public LayerKernel {
  public:
   DepthwiseConv(const Graph& g, const Layer& l, const KernelEnv& env)
@@ -239,7 +168,7 @@ class DepthwiseConv final : public LayerKernel {
   const Layer& layer_;
   KernelEnv env_;
   Shape in_, out_;
-  DepthwiseLayout layout_;
+  PlaneLayout layout_;
   std::size_t plane_floats_ = 0, task_floats_ = 0;
   float lo_ = 0, hi_ = 0;
 };
@@ -353,7 +282,7 @@ class DirectConv final : public LayerKernel {
   const Layer& layer_;
   KernelEnv env_;
   Shape in_, out_;
-  DepthwiseLayout layout_;
+  PlaneLayout layout_;
   std::vector<const float*> taps_;
   std::size_t plane_floats_ = 0;
   float lo_ = 0, hi_ = 0;
