@@ -1,9 +1,11 @@
 #include "backends/native/other_kernels.h"
 
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "backends/common/layer_gemm.h"
+#include "backends/native/plane_layout.h"
 #include "backends/reference/reference_ops.h"
 #include "gemm/native/sgemm_native.h"
 
@@ -54,6 +56,107 @@ class Add final : public LayerKernel {
   float lo_ = 0, hi_ = 0;
 };
 
+// 3x3 max pooling, stride 1 or 2 (any padding, Caffe's ceil mode: the graph's output shape says
+// how far the windows reach) per channel plane, on the window kernel of the depthwise
+// convolution with the plane's padding holding the lowest float: windows that reach past the
+// input take the maximum of what they cover, as the reference's clipped windows do.
+class MaxPool3x3 final : public LayerKernel {
+ public:
+  MaxPool3x3(const Graph& g, const Layer& l, const KernelEnv& env)
+      : layer_(l),
+        env_(env),
+        in_(g.input_shape(l)),
+        out_(g.output_shape(l)),
+        layout_(in_, out_, window_params(l.pool()), env.simd->lanes) {
+    plane_floats_ = (layout_.floats() + 15) / 16 * 16;
+    task_floats_ = plane_floats_ + depthwise_scratch_floats(layout_.pitch());
+  }
+
+  static bool applies(const Layer& l) {
+    if (l.op != OpKind::kMaxPool) return false;
+    const Pool2dParams& p = l.pool();
+    return p.kernel_h == 3 && p.kernel_w == 3 && p.stride_h == p.stride_w &&
+           (p.stride_h == 1 || p.stride_h == 2);
+  }
+
+  std::size_t workspace_bytes() const override {
+    return sizeof(float) * task_floats_ * env_.pool->threads();
+  }
+
+  void run(const ExecContext& ctx) override {
+    const float* x = ctx.data(layer_.inputs[0]);
+    float* y = ctx.data(layer_.output);
+    parallel_chunks(*env_.pool, in_.n * in_.c, [&](int task, int begin, int end) {
+      float* buf = ctx.workspace + task * task_floats_;
+      std::fill_n(buf, plane_floats_, std::numeric_limits<float>::lowest());
+      DepthwisePlane plane{};
+      plane.pitch = layout_.pitch();
+      plane.out_h = out_.h;
+      plane.out_w = out_.w;
+      plane.lo = std::numeric_limits<float>::lowest();
+      plane.hi = std::numeric_limits<float>::max();
+      plane.scratch = buf + plane_floats_;
+      for (int t = 0; t < 9; ++t) plane.taps[t] = layout_.tap(buf, t);
+      for (int nc = begin; nc < end; ++nc) {
+        layout_.pack(*env_.simd, x + nc * in_.plane(), buf);
+        plane.out = y + nc * out_.plane();
+        env_.simd->maxpool3x3(plane);
+      }
+    });
+  }
+
+ private:
+  static Conv2dParams window_params(const Pool2dParams& p) {
+    Conv2dParams c;
+    c.kernel_h = c.kernel_w = 3;
+    c.stride_h = c.stride_w = p.stride_h;
+    c.pad_top = p.pad_h;
+    c.pad_left = p.pad_w;
+    c.pad_bottom = p.pad_bottom();
+    c.pad_right = p.pad_right();
+    return c;
+  }
+
+  const Layer& layer_;
+  KernelEnv env_;
+  Shape in_, out_;
+  PlaneLayout layout_;
+  std::size_t plane_floats_ = 0, task_floats_ = 0;
+};
+
+// The mean of each channel plane, in float with eight partial sums (a loop the compiler
+// vectorizes; the reference sums in one dependent chain).
+class GlobalAvgPool final : public LayerKernel {
+ public:
+  GlobalAvgPool(const Graph& g, const Layer& l, const KernelEnv& env)
+      : layer_(l), env_(env), in_(g.input_shape(l)) {}
+
+  void run(const ExecContext& ctx) override {
+    const float* x = ctx.data(layer_.inputs[0]);
+    float* y = ctx.data(layer_.output);
+    const std::size_t size = in_.plane();
+    parallel_chunks(*env_.pool, in_.n * in_.c, [&](int, int begin, int end) {
+      for (int nc = begin; nc < end; ++nc) {
+        const float* plane = x + nc * size;
+        float part[8] = {};
+        std::size_t i = 0;
+        for (; i + 8 <= size; i += 8) {
+          for (int j = 0; j < 8; ++j) part[j] += plane[i + j];
+        }
+        float sum = 0.0f;
+        for (; i < size; ++i) sum += plane[i];
+        for (float p : part) sum += p;
+        y[nc] = sum / static_cast<float>(size);
+      }
+    });
+  }
+
+ private:
+  const Layer& layer_;
+  KernelEnv env_;
+  Shape in_;
+};
+
 // Any other op on the reference's float code (reference::forward<float>).
 class PortableOp final : public LayerKernel {
  public:
@@ -75,6 +178,8 @@ class PortableOp final : public LayerKernel {
 std::unique_ptr<LayerKernel> make_other_kernel(const Graph& g, const Layer& l,
                                                const KernelEnv& env) {
   if (l.op == OpKind::kFullyConnected) return std::make_unique<FullyConnected>(l, env);
+  if (MaxPool3x3::applies(l)) return std::make_unique<MaxPool3x3>(g, l, env);
+  if (l.op == OpKind::kGlobalAvgPool) return std::make_unique<GlobalAvgPool>(g, l, env);
   if (l.op == OpKind::kAdd && g.input_shape(l, 0) == g.input_shape(l, 1)) {
     return std::make_unique<Add>(g, l, env);
   }

@@ -1,5 +1,6 @@
 // The native backend's kernels for everything but convolutions: fully connected layers on the
-// native SGEMM, additions with their activation in one vectorized pass, the other ops on the
+// native SGEMM, 3x3 max pooling on the depthwise convolution's window kernel, global average
+// pooling and additions (with their activation) in one vectorized pass each, the other ops on the
 // reference's portable float code.
 #pragma once
 

@@ -130,6 +130,8 @@ struct SimdKernels {
   const char* name;      // "avx2", "avx512", "neon", "portable"
   int lanes;             // floats per vector, and tiles per call of the Winograd transforms
   void (*depthwise3x3)(const DepthwisePlane& p);
+  // The same window's maximum (w and bias unused; the plane's padding holds the lowest float).
+  void (*maxpool3x3)(const DepthwisePlane& p);
   void (*direct3x3)(const DirectConvRows& a);
   void (*depthwise_blocked)(const DepthwiseBlock& b);
   void (*winograd_input)(const float* d, float* v);
