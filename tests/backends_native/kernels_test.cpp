@@ -30,6 +30,15 @@ Graph conv_graph(Shape in, Conv2dParams p, Activation act) {
 
 constexpr Activation kActivations[] = {Activation::kNone, Activation::kRelu, Activation::kRelu6};
 
+// p with each side's padding of its own.
+Conv2dParams padded(Conv2dParams p, int top, int left, int bottom, int right) {
+  p.pad_top = top;
+  p.pad_left = left;
+  p.pad_bottom = bottom;
+  p.pad_right = right;
+  return p;
+}
+
 TEST(NativeKernels, DepthwiseMatchesReference) {
   struct Case {
     Shape in;
@@ -70,11 +79,8 @@ TEST(NativeKernels, DepthwiseBlockedMatchesReference) {
   };
   for (const SimdKernels* simd : simd_builds()) {
     for (const Case& c : cases) {
-      Conv2dParams p = square_conv(c.in.c, 3, c.stride, 0, c.in.c);
-      p.pad_top = c.top;
-      p.pad_left = c.left;
-      p.pad_bottom = c.bottom;
-      p.pad_right = c.right;
+      const Conv2dParams p =
+          padded(square_conv(c.in.c, 3, c.stride, 0, c.in.c), c.top, c.left, c.bottom, c.right);
       for (Activation act : kActivations) {
         const Graph g = conv_graph(c.in, p, act);
         ASSERT_TRUE(depthwise_blocked_applies(g, g.layers[0], simd->lanes)) << c.in.str();
@@ -101,11 +107,8 @@ TEST(NativeKernels, DepthwiseAsymmetricPadding) {
   };
   for (const SimdKernels* simd : simd_builds()) {
     for (const Case& c : cases) {
-      Conv2dParams p = square_conv(c.in.c, 3, c.stride, 0, c.in.c);
-      p.pad_top = c.top;
-      p.pad_left = c.left;
-      p.pad_bottom = c.bottom;
-      p.pad_right = c.right;
+      const Conv2dParams p =
+          padded(square_conv(c.in.c, 3, c.stride, 0, c.in.c), c.top, c.left, c.bottom, c.right);
       expect_layer_matches(conv_graph(c.in, p, Activation::kRelu6), ConvAlgorithm::kDepthwise,
                            *simd, 1, 1e-6, "depthwise padded " + c.in.str());
     }
@@ -126,11 +129,8 @@ TEST(NativeKernels, DirectConvMatchesReference) {
   };
   for (const SimdKernels* simd : simd_builds()) {
     for (const Case& c : cases) {
-      Conv2dParams p = square_conv(c.cout, 3, c.stride, 0, 1);
-      p.pad_top = c.top;
-      p.pad_left = c.left;
-      p.pad_bottom = c.bottom;
-      p.pad_right = c.right;
+      const Conv2dParams p =
+          padded(square_conv(c.cout, 3, c.stride, 0, 1), c.top, c.left, c.bottom, c.right);
       for (Activation act : kActivations) {
         const Graph g = conv_graph(c.in, p, act);
         ASSERT_TRUE(direct_applies(g, g.layers[0])) << c.in.str();

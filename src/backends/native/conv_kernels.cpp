@@ -130,38 +130,21 @@ class DepthwiseConv final : public LayerKernel {
         in_(g.input_shape(l)),
         out_(g.output_shape(l)),
         layout_(in_, out_, l.conv(), env.simd->lanes) {
-    plane_floats_ = (layout_.floats() + 15) / 16 * 16;
-    task_floats_ = plane_floats_ + depthwise_scratch_floats(layout_.pitch());
     activation_bounds(l.conv().activation, lo_, hi_);
   }
 
   std::size_t workspace_bytes() const override {
-    return sizeof(float) * task_floats_ * env_.pool->threads();
+    return sizeof(float) * layout_.task_floats() * env_.pool->threads();
   }
 
   void run(const ExecContext& ctx) override {
-    const float* x = ctx.data(layer_.inputs[0]);
-    float* y = ctx.data(layer_.output);
-    parallel_chunks(*env_.pool, in_.n * in_.c, [&](int task, int begin, int end) {
-      float* buf = ctx.workspace + task * task_floats_;
-      std::fill_n(buf, plane_floats_, 0.0f);
-      DepthwisePlane plane{};
-      plane.pitch = layout_.pitch();
-      plane.out_h = out_.h;
-      plane.out_w = out_.w;
-      plane.lo = lo_;
-      plane.hi = hi_;
-      plane.scratch = buf + plane_floats_;
-      for (int t = 0; t < 9; ++t) plane.taps[t] = layout_.tap(buf, t);
-      for (int nc = begin; nc < end; ++nc) {
-        layout_.pack(*env_.simd, x + nc * in_.plane(), buf);
-        const int c = nc % in_.c;
-        plane.w = layer_.weight.data() + 9 * c;
-        plane.bias = layer_.bias.empty() ? 0.0f : layer_.bias[c];
-        plane.out = y + nc * out_.plane();
-        env_.simd->depthwise3x3(plane);
-      }
-    });
+    layout_.run_planes(env_, env_.simd->depthwise3x3, ctx.data(layer_.inputs[0]), in_.plane(),
+                       ctx.data(layer_.output), out_.plane(), in_.n * in_.c, ctx.workspace,
+                       0.0f, lo_, hi_, [&](DepthwisePlane& plane, int nc) {
+                         const int c = nc % in_.c;
+                         plane.w = layer_.weight.data() + 9 * c;
+                         plane.bias = layer_.bias.empty() ? 0.0f : layer_.bias[c];
+                       });
   }
 
  private:
@@ -169,7 +152,6 @@ class DepthwiseConv final : public LayerKernel {
   KernelEnv env_;
   Shape in_, out_;
   PlaneLayout layout_;
-  std::size_t plane_floats_ = 0, task_floats_ = 0;
   float lo_ = 0, hi_ = 0;
 };
 

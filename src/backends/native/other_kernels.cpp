@@ -67,10 +67,7 @@ class MaxPool3x3 final : public LayerKernel {
         env_(env),
         in_(g.input_shape(l)),
         out_(g.output_shape(l)),
-        layout_(in_, out_, window_params(l.pool()), env.simd->lanes) {
-    plane_floats_ = (layout_.floats() + 15) / 16 * 16;
-    task_floats_ = plane_floats_ + depthwise_scratch_floats(layout_.pitch());
-  }
+        layout_(in_, out_, window_params(l.pool()), env.simd->lanes) {}
 
   static bool applies(const Layer& l) {
     if (l.op != OpKind::kMaxPool) return false;
@@ -80,29 +77,15 @@ class MaxPool3x3 final : public LayerKernel {
   }
 
   std::size_t workspace_bytes() const override {
-    return sizeof(float) * task_floats_ * env_.pool->threads();
+    return sizeof(float) * layout_.task_floats() * env_.pool->threads();
   }
 
   void run(const ExecContext& ctx) override {
-    const float* x = ctx.data(layer_.inputs[0]);
-    float* y = ctx.data(layer_.output);
-    parallel_chunks(*env_.pool, in_.n * in_.c, [&](int task, int begin, int end) {
-      float* buf = ctx.workspace + task * task_floats_;
-      std::fill_n(buf, plane_floats_, std::numeric_limits<float>::lowest());
-      DepthwisePlane plane{};
-      plane.pitch = layout_.pitch();
-      plane.out_h = out_.h;
-      plane.out_w = out_.w;
-      plane.lo = std::numeric_limits<float>::lowest();
-      plane.hi = std::numeric_limits<float>::max();
-      plane.scratch = buf + plane_floats_;
-      for (int t = 0; t < 9; ++t) plane.taps[t] = layout_.tap(buf, t);
-      for (int nc = begin; nc < end; ++nc) {
-        layout_.pack(*env_.simd, x + nc * in_.plane(), buf);
-        plane.out = y + nc * out_.plane();
-        env_.simd->maxpool3x3(plane);
-      }
-    });
+    constexpr float kLowest = std::numeric_limits<float>::lowest();
+    layout_.run_planes(env_, env_.simd->maxpool3x3, ctx.data(layer_.inputs[0]), in_.plane(),
+                       ctx.data(layer_.output), out_.plane(), in_.n * in_.c, ctx.workspace,
+                       kLowest, kLowest, std::numeric_limits<float>::max(),
+                       [](DepthwisePlane&, int) {});
   }
 
  private:
@@ -121,7 +104,6 @@ class MaxPool3x3 final : public LayerKernel {
   KernelEnv env_;
   Shape in_, out_;
   PlaneLayout layout_;
-  std::size_t plane_floats_ = 0, task_floats_ = 0;
 };
 
 // The mean of each channel plane, in float with eight partial sums (a loop the compiler

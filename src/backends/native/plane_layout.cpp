@@ -5,7 +5,7 @@
 namespace libscout::native_nn {
 
 PlaneLayout::PlaneLayout(const Shape& in, const Shape& out, const Conv2dParams& p, int lanes)
-    : in_(in), p_(p), stride_(p.stride_w) {
+    : in_(in), p_(p), stride_(p.stride_w), out_h_(out.h), out_w_(out.w) {
   rows_ = (out.h - 1) * stride_ + 3;
   cols_ = (out.w - 1) * stride_ + 3;
   lo_ = std::min(cols_, p.pad_left);
