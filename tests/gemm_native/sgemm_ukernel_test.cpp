@@ -97,7 +97,8 @@ TEST_P(SgemmUkernelTest, NarrowTilesMatchReferenceKernel) {
 }
 
 // The full tile with the epilogue (bias per row, clamp) applied as it is stored: the reference
-// kernel's tile, then the bias and clamp, with and without bias, after beta 0 and 1.
+// kernel's tile, then the bias and clamp, with and without bias, after beta 0 and 1, B packed and
+// in place.
 TEST_P(SgemmUkernelTest, EpilogueMatchesReferenceKernel) {
   const SgemmUkernel& kernel = GetParam();
   if (!kernel.is_supported()) GTEST_SKIP() << kernel.name << " is not supported by this CPU";
@@ -108,15 +109,17 @@ TEST_P(SgemmUkernelTest, EpilogueMatchesReferenceKernel) {
   for (size_t kc : {1, 17, 300}) {
     for (float beta : {0.0f, 1.0f}) {
       for (bool with_bias : {false, true}) {
-        AlignedFloats a(kc * mr + 1), b(kc * nr + 1);
+        // B packed (rows NR apart) or in place (rows wider, not aligned).
+        const size_t ldb = with_bias ? nr : nr + 3;
+        AlignedFloats a(kc * mr + 1), b(kc * ldb + 1);
         for (size_t i = 0; i < kc * mr; ++i) a.get()[i] = dist(rng);
-        for (size_t i = 0; i < kc * nr; ++i) b.get()[i] = dist(rng);
+        for (size_t i = 0; i < kc * ldb; ++i) b.get()[i] = dist(rng);
         std::vector<float> bias(mr), expected(mr * nr), actual(mr * nr);
         for (float& v : bias) v = dist(rng);
         for (float& v : expected) v = dist(rng);
         actual = expected;
-        sgemm_ukernel_ref(mr, nr, kc, a.get(), b.get(), nr, expected.data(), nr, beta);
-        kernel.with_epilogue(kc, a.get(), b.get(), actual.data(), nr, beta,
+        sgemm_ukernel_ref(mr, nr, kc, a.get(), b.get(), ldb, expected.data(), nr, beta);
+        kernel.with_epilogue(kc, a.get(), b.get(), ldb, actual.data(), nr, beta,
                              with_bias ? bias.data() : nullptr, 0.0f, 6.0f);
         for (int i = 0; i < mr; ++i) {
           for (int j = 0; j < nr; ++j) {

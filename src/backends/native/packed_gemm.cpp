@@ -70,8 +70,9 @@ void for_each_panel(const SgemmUkernel& k, int width, Fn&& fn) {
 // Rows [k0, k0 + kc) and columns [j0, j0 + nc) of B as the panels of for_each_panel, each kc
 // groups of its kernel's NR floats (padded with zeros).
 void pack_b(const SgemmUkernel& kern, const float* b, std::size_t ldb, int k0, int kc, int j0,
-            int nc, float* buf) {
+            int nc, bool full_in_place, float* buf) {
   for_each_panel(kern, nc, [&](int j, int w, const PanelKernel& pk) {
+    if (full_in_place && w == kern.nr) return;  // read where it is
     const float* src = b + static_cast<std::size_t>(k0) * ldb + j0 + j;
     float* dst = buf + static_cast<std::size_t>(j) * kc;
     for (int p = 0; p < kc; ++p, dst += pk.nr) {
@@ -93,6 +94,7 @@ struct Problem {
   Epilogue epilogue;
   float lo, hi;  // the activation's clamp
   bool has_epilogue;
+  bool b_in_place;  // full column panels read B where it is (b_in_place_applies)
 
   void finish(int row0, int rows, int cols, float* tile, std::size_t ld) const {
     if (!has_epilogue) return;
@@ -102,20 +104,34 @@ struct Problem {
 };
 
 // One tile of C at (panel ip, column col) over the depth slice [k0, k0 + kc), MR rows by the
-// panel kernel's NR columns (fewer at the edges of C).
+// panel kernel's NR columns (fewer at the edges of C). bp is the packed panel of B, unless the
+// problem reads B in place.
 void tile(const Problem& pr, const PanelKernel& pk, int ip, int col, int k0, int kc,
           const float* bp, bool first, bool last) {
   const int mr = pr.kernel->mr, nr = pk.nr;
   const int rows = std::min(mr, pr.a->m() - ip * mr), cols = std::min(nr, pr.n - col);
   const float* ap = pr.a->slice(ip, k0);
   float* cp = pr.c + static_cast<std::size_t>(ip) * mr * pr.ldc + col;
-  if (rows == mr && cols == nr) {
-    if (last && pr.has_epilogue && nr == pr.kernel->nr && pr.kernel->with_epilogue != nullptr) {
-      const float* bias = pr.epilogue.bias ? pr.epilogue.bias + ip * mr : nullptr;
-      pr.kernel->with_epilogue(kc, ap, bp, cp, pr.ldc, first ? 0.0f : 1.0f, bias, pr.lo, pr.hi);
-      return;
-    }
-    pk.fn(kc, ap, bp, cp, pr.ldc, first ? 0.0f : 1.0f);
+  const float beta = first ? 0.0f : 1.0f;
+  const bool full_width = cols == nr && nr == pr.kernel->nr;
+  std::size_t ldb = nr;
+  if (full_width && pr.b_in_place) {
+    bp = pr.b + static_cast<std::size_t>(k0) * pr.ldb + col;
+    ldb = pr.ldb;
+  }
+  if (rows == mr && full_width && last && pr.has_epilogue && pr.kernel->with_epilogue) {
+    const float* bias = pr.epilogue.bias ? pr.epilogue.bias + ip * mr : nullptr;
+    pr.kernel->with_epilogue(kc, ap, bp, ldb, cp, pr.ldc, beta, bias, pr.lo, pr.hi);
+    return;
+  }
+  if (rows == mr && cols == nr && ldb == static_cast<std::size_t>(nr)) {
+    pk.fn(kc, ap, bp, cp, pr.ldc, beta);
+    if (last) pr.finish(ip * mr, rows, cols, cp, pr.ldc);
+    return;
+  }
+  if (full_width && pr.kernel->strided_b != nullptr) {
+    // Only the rows C has (a last panel of fewer), straight into C; B's rows are ldb apart.
+    pr.kernel->strided_b(rows, kc, ap, bp, ldb, cp, pr.ldc, beta);
     if (last) pr.finish(ip * mr, rows, cols, cp, pr.ldc);
     return;
   }
@@ -129,6 +145,8 @@ void tile(const Problem& pr, const PanelKernel& pk, int ip, int col, int k0, int
   for (int r = 0; r < rows; ++r) std::memcpy(cp + r * pr.ldc, tmp + r * nr, sizeof(float) * cols);
 }
 
+constexpr int kInPlaceMaxRowPanels = 12;
+
 // Row panels [p0, p1) times columns [c0, c1) of C, the five BLIS loops with A already packed.
 void block(const Problem& pr, const gemm::native::SgemmBlocking& blk, int p0, int p1, int c0,
            int c1, float* buf) {
@@ -140,7 +158,7 @@ void block(const Problem& pr, const gemm::native::SgemmBlocking& blk, int p0, in
     const int ncb = std::min(nc, c1 - jc);
     for (int k0 = 0; k0 < k; k0 += kc) {
       const int kcb = std::min(kc, k - k0);
-      pack_b(*pr.kernel, pr.b, pr.ldb, k0, kcb, jc, ncb, buf);
+      pack_b(*pr.kernel, pr.b, pr.ldb, k0, kcb, jc, ncb, pr.b_in_place, buf);
       for (int ic = p0; ic < p1; ic += mc_panels) {
         const int ie = std::min(p1, ic + mc_panels);
         for_each_panel(*pr.kernel, ncb, [&](int jr, int, const PanelKernel& pk) {
@@ -166,7 +184,13 @@ void gemm_packed_a(const PackedGemm& gemm, const PackedMatrix& a, const float* b
                    gemm::native::ThreadPool& pool, GemmScratch& scratch) {
   const SgemmUkernel& kern = *gemm.kernel;
   if (a.m() == 0 || n == 0) return;
-  Problem pr{&kern, gemm.simd, &a, b, ldb, n, c, ldc, epilogue, 0.0f, 0.0f, false};
+  Problem pr{&kern, gemm.simd, &a, b, ldb, n, c, ldc, epilogue, 0.0f, 0.0f, false, false};
+  // B in place: packing a panel of B costs about what a tile of it does, so with few row panels of
+  // A to share it, reading B's rows where they are is cheaper (Zen 5, 1 thread: MobileNet v1's
+  // block1.pw, 5 panels, 570 -> 354 us; block3.pw, 10 panels, 534-568 -> 501-524 us; no clear
+  // change at 37 or 74 panels).
+  pr.b_in_place = kern.strided_b != nullptr && kern.with_epilogue != nullptr &&
+                  a.panels() <= kInPlaceMaxRowPanels;
   activation_bounds(epilogue.activation, pr.lo, pr.hi);
   pr.has_epilogue = epilogue.bias != nullptr || epilogue.activation != Activation::kNone;
   const int col_panels = (n + kern.nr - 1) / kern.nr;

@@ -29,7 +29,8 @@
 // computed as the float product alpha * a (bit-identical to the portable packing); dst is written
 // only inside its MR * kc floats.
 //
-// Epilogue contract (optional, per kernel): the packed contract, then for each row i of the tile
+// Epilogue contract (optional, per kernel): the full tile with B's rows ldb floats apart (NR: the
+// packed panel; wider: B read in place, no alignment), then for each row i of the tile
 //   C[i, 0:NR] := min(max(C[i, 0:NR] + bias[i], lo), hi)      (bias may be null: 0)
 // before C is stored, so that a convolution's bias and activation cost no second pass over it.
 #pragma once
@@ -42,9 +43,9 @@ using SgemmUkernelFn = void (*)(std::size_t kc, const float* a, const float* b, 
                                 std::size_t ldc, float beta);
 using SgemmPackAFn = void (*)(std::size_t rows, std::size_t kc, const float* a, std::size_t lda,
                               float alpha, float* dst);
-using SgemmUkernelEpilogueFn = void (*)(std::size_t kc, const float* a, const float* b, float* c,
-                                        std::size_t ldc, float beta, const float* bias, float lo,
-                                        float hi);
+using SgemmUkernelEpilogueFn = void (*)(std::size_t kc, const float* a, const float* b,
+                                        std::size_t ldb, float* c, std::size_t ldc, float beta,
+                                        const float* bias, float lo, float hi);
 using SgemmUkernelStridedBFn = void (*)(std::size_t rows, std::size_t kc, const float* a,
                                         const float* b, std::size_t ldb, float* c,
                                         std::size_t ldc, float beta);
@@ -69,16 +70,19 @@ void sgemm_pack_a_avx2_6(std::size_t rows, std::size_t kc, const float* a, std::
 void sgemm_ukernel_avx2_fma_6x16_strided_b(std::size_t rows, std::size_t kc, const float* a,
                                            const float* b, std::size_t ldb, float* c,
                                            std::size_t ldc, float beta);
-void sgemm_ukernel_avx2_fma_6x16_epilogue(std::size_t kc, const float* a, const float* b, float* c,
-                                          std::size_t ldc, float beta, const float* bias, float lo,
-                                          float hi);
+void sgemm_ukernel_avx2_fma_6x16_epilogue(std::size_t kc, const float* a, const float* b,
+                                          std::size_t ldb, float* c, std::size_t ldc, float beta,
+                                          const float* bias, float lo, float hi);
 void sgemm_ukernel_avx2_fma_6x8(std::size_t kc, const float* a, const float* b, float* c,
                                 std::size_t ldc, float beta);
 void sgemm_ukernel_avx512_14x32(std::size_t kc, const float* a, const float* b, float* c,
                                 std::size_t ldc, float beta);
-void sgemm_ukernel_avx512_14x32_epilogue(std::size_t kc, const float* a, const float* b, float* c,
-                                         std::size_t ldc, float beta, const float* bias, float lo,
-                                         float hi);
+void sgemm_ukernel_avx512_14x32_epilogue(std::size_t kc, const float* a, const float* b,
+                                         std::size_t ldb, float* c, std::size_t ldc, float beta,
+                                         const float* bias, float lo, float hi);
+void sgemm_ukernel_avx512_14x32_strided_b(std::size_t rows, std::size_t kc, const float* a,
+                                          const float* b, std::size_t ldb, float* c,
+                                          std::size_t ldc, float beta);
 void sgemm_ukernel_avx512_14x16(std::size_t kc, const float* a, const float* b, float* c,
                                 std::size_t ldc, float beta);
 #endif

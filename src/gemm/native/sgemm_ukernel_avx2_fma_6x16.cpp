@@ -138,10 +138,11 @@ void sgemm_ukernel_avx2_fma_6x16(std::size_t kc, const float* a, const float* b,
   ukernel_6x16<kMr, true>(kc, a, b, kNr, c, ldc, beta);
 }
 
-void sgemm_ukernel_avx2_fma_6x16_epilogue(std::size_t kc, const float* a, const float* b, float* c,
-                                          std::size_t ldc, float beta, const float* bias, float lo,
-                                          float hi) {
-  ukernel_6x16<kMr, true, true>(kc, a, b, kNr, c, ldc, beta, {bias, lo, hi});
+void sgemm_ukernel_avx2_fma_6x16_epilogue(std::size_t kc, const float* a, const float* b,
+                                          std::size_t ldb, float* c, std::size_t ldc, float beta,
+                                          const float* bias, float lo, float hi) {
+  if (ldb == kNr) return ukernel_6x16<kMr, true, true>(kc, a, b, kNr, c, ldc, beta, {bias, lo, hi});
+  ukernel_6x16<kMr, false, true>(kc, a, b, ldb, c, ldc, beta, {bias, lo, hi});
 }
 
 void sgemm_ukernel_avx2_fma_6x16_strided_b(std::size_t rows, std::size_t kc, const float* a,

@@ -34,10 +34,11 @@ struct Clamp {
   float lo, hi;
 };
 
-template <typename T, int kVecs, bool kEpilogue>
+// The first kRows rows of the tile; B's rows are ldb floats apart (ldb == NR: the packed panel).
+template <typename T, int kVecs, bool kEpilogue, int kRows = 14>
 inline void kernel_14(std::size_t kc, const float* a, const float* b, float* c, std::size_t ldc,
-                      float beta, Clamp e = {}) {
-  constexpr int kMr = 14, kNr = kVecs * T::kLanes;
+                      float beta, Clamp e = {}, std::size_t ldb = kVecs * T::kLanes) {
+  constexpr int kMr = kRows;
   typename T::V acc[kMr][kVecs];
 #pragma GCC unroll 14
   for (int i = 0; i < kMr; ++i) {
@@ -46,14 +47,14 @@ inline void kernel_14(std::size_t kc, const float* a, const float* b, float* c, 
 
   for (std::size_t p = 0; p < kc; ++p) {
     typename T::V bv[kVecs];
-    for (int v = 0; v < kVecs; ++v) bv[v] = T::load(b + v * T::kLanes);
+    for (int v = 0; v < kVecs; ++v) bv[v] = T::loadu(b + v * T::kLanes);
 #pragma GCC unroll 14
     for (int i = 0; i < kMr; ++i) {
       const typename T::V ai = T::splat(a[i]);
       for (int v = 0; v < kVecs; ++v) acc[i][v] = T::fma(ai, bv[v], acc[i][v]);
     }
-    a += kMr;
-    b += kNr;
+    a += 14;
+    b += ldb;
   }
 
   if (beta != 0.0f) {
@@ -86,10 +87,24 @@ void sgemm_ukernel_avx512_14x32(std::size_t kc, const float* a, const float* b, 
   kernel_14<Zmm, 2, false>(kc, a, b, c, ldc, beta);
 }
 
-void sgemm_ukernel_avx512_14x32_epilogue(std::size_t kc, const float* a, const float* b, float* c,
-                                         std::size_t ldc, float beta, const float* bias, float lo,
-                                         float hi) {
-  kernel_14<Zmm, 2, true>(kc, a, b, c, ldc, beta, {bias, lo, hi});
+void sgemm_ukernel_avx512_14x32_epilogue(std::size_t kc, const float* a, const float* b,
+                                         std::size_t ldb, float* c, std::size_t ldc, float beta,
+                                         const float* bias, float lo, float hi) {
+  kernel_14<Zmm, 2, true>(kc, a, b, c, ldc, beta, {bias, lo, hi}, ldb);
+}
+
+void sgemm_ukernel_avx512_14x32_strided_b(std::size_t rows, std::size_t kc, const float* a,
+                                          const float* b, std::size_t ldb, float* c,
+                                          std::size_t ldc, float beta) {
+  switch (rows) {
+#define LIBSCOUT_ROWS(n) \
+  case n: return kernel_14<Zmm, 2, false, n>(kc, a, b, c, ldc, beta, {}, ldb);
+    LIBSCOUT_ROWS(1) LIBSCOUT_ROWS(2) LIBSCOUT_ROWS(3) LIBSCOUT_ROWS(4) LIBSCOUT_ROWS(5)
+    LIBSCOUT_ROWS(6) LIBSCOUT_ROWS(7) LIBSCOUT_ROWS(8) LIBSCOUT_ROWS(9) LIBSCOUT_ROWS(10)
+    LIBSCOUT_ROWS(11) LIBSCOUT_ROWS(12) LIBSCOUT_ROWS(13)
+#undef LIBSCOUT_ROWS
+    default: return kernel_14<Zmm, 2, false>(kc, a, b, c, ldc, beta, {}, ldb);
+  }
 }
 
 void sgemm_ukernel_avx512_14x16(std::size_t kc, const float* a, const float* b, float* c,

@@ -60,7 +60,7 @@ bool has_neon() {
 constexpr std::array kUkernels{
 #if defined(__x86_64__) || defined(_M_X64)
     SgemmUkernel{"avx512_14x32", 14, 32, sgemm_ukernel_avx512_14x32, has_avx512f,
-                 {14 * 24, 256, 32 * 64}, nullptr, nullptr,
+                 {14 * 24, 256, 32 * 64}, sgemm_ukernel_avx512_14x32_strided_b, nullptr,
                  {{{16, sgemm_ukernel_avx512_14x16}}}, sgemm_ukernel_avx512_14x32_epilogue},
     SgemmUkernel{"avx2_fma_6x16", 6, 16, sgemm_ukernel_avx2_fma_6x16, has_avx2_fma,
                  {6 * 28, 256, 16 * 255, 6 * 12}, sgemm_ukernel_avx2_fma_6x16_strided_b,
