@@ -1,8 +1,9 @@
 // The native backend's kernels on the layer shapes of the zoo (MobileNet v1's first, depthwise and
 // pointwise layers, ResNet-18's 3x3 layers), each vector build this CPU runs for the depthwise and
-// direct kernels, and Winograd or direct next to the GEMM (both ways round) on the same layer. One thread unless --threads.
-// Method: Google Benchmark's own (warm-up by its iteration estimate, wall clock, the statistic
-// its --benchmark_repetitions reports); run side by side with `libscout run --per-layer` figures.
+// direct kernels, and Winograd or direct next to the GEMM (both ways round) on the same layer. One
+// thread unless --threads. Method: Google Benchmark's own (warm-up by its iteration estimate, wall
+// clock, the statistic its --benchmark_repetitions reports); run side by side with `libscout run
+// --per-layer` figures.
 #include <benchmark/benchmark.h>
 
 #include <string>

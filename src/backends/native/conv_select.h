@@ -1,8 +1,8 @@
 // Which algorithm runs each convolution of the native backend: where more than one applies (GEMM,
-// the transposed GEMM, Winograd; the depthwise kernel per plane or across channels), each candidate is timed on this CPU in prepare with the layer's
-// shapes and the fastest is kept. Fixed rules do not carry across cores: on an AMD Zen 3 (AVX2)
-// Winograd F(4x4, 3x3) beat im2col + GEMM on ResNet-18's 3x3 layers; on a Zen 5 (AVX-512) the GEMM
-// is 1.9-2.7x faster on the same layers.
+// the transposed GEMM, Winograd; the depthwise kernel per plane or across channels), each candidate
+// is timed on this CPU in prepare with the layer's shapes and the fastest is kept. Fixed rules do
+// not carry across cores: on an AMD Zen 3 (AVX2) Winograd F(4x4, 3x3) beat im2col + GEMM on
+// ResNet-18's 3x3 layers; on a Zen 5 (AVX-512) the GEMM is 1.9-2.7x faster on the same layers.
 #pragma once
 
 #include <memory>

@@ -1,13 +1,13 @@
 // `native`: whole layers on libscout's own kernels, NCHW at the segment's boundary and inside.
 //
 // Convolutions (conv_kernels.h): 3x3 depthwise and 3x3 with few input channels with direct vector
-// kernels; the others as a GEMM (1x1 straight on the activations, others through im2col, either
-// way round) or, 3x3 stride 1, Winograd F(4x4, 3x3), whichever of them is fastest on this CPU,
-// timed in prepare (conv_select.h). All GEMMs run the native SGEMM's micro-kernel on weights
-// packed once in prepare, with bias and activation applied to each output tile as it is finished. Fully connected layers call the native SGEMM (its
-// dot-product path at batch 1). Pooling, concat, softmax, add and the rest run on the portable
-// float ops of the reference (reference_ops.h), as the gemm:* backends do.
-// Threads: one native SGEMM thread pool of ExecOptions::threads per backend, shared by every
+// kernels; the others as a GEMM (1x1 straight on the activations, others through im2col, either way
+// round) or, 3x3 stride 1, Winograd F(4x4, 3x3), whichever of them is fastest on this CPU, timed in
+// prepare (conv_select.h). All GEMMs run the native SGEMM's micro-kernel on weights packed once in
+// prepare, with bias and activation applied to each output tile as it is finished. Fully connected
+// layers call the native SGEMM (its dot-product path at batch 1); 3x3 max pooling, global average
+// pooling and additions have kernels of their own (other_kernels.h); concat, softmax and the rest
+// run on the portable float ops of the reference (reference_ops.h), as the gemm:* backends do. Threads: one native SGEMM thread pool of ExecOptions::threads per backend, shared by every
 // kernel; the vector kernels are the fastest build this CPU runs (simd_kernels.h).
 #include <map>
 #include <string>

@@ -13,13 +13,13 @@
 
 namespace libscout::native_nn {
 
-// Stride 1: one plane of padded rows `pitch` floats apart, where pitch may be less than the padded width:
-// the right padding of one row and the left padding of the next then share the same (zero)
+// Stride 1: one plane of padded rows `pitch` floats apart, where pitch may be less than the padded
+// width: the right padding of one row and the left padding of the next then share the same (zero)
 // floats. Stride 2: four sub-planes by the padded row's and column's parity, `pitch` = out_w + 1,
-// so that tap (ky, kx) of output (oy, ox) is at sub-plane [ky % 2][kx % 2], row oy + ky / 2,
-// column ox + kx / 2. Either way each tap is a fixed offset from the flat index oy * pitch + ox.
-// Padding is never written: the buffer is filled with the padding value (zero; the lowest float
-// for max pooling) once per run, and every plane of a layer writes the same floats.
+// so that tap (ky, kx) of output (oy, ox) is at sub-plane [ky % 2][kx % 2], row oy + ky / 2, column
+// ox + kx / 2. Either way each tap is a fixed offset from the flat index oy * pitch + ox. Padding
+// is never written: the buffer is filled with the padding value (zero; the lowest float for max
+// pooling) once per run, and every plane of a layer writes the same floats.
 class PlaneLayout {
  public:
   PlaneLayout(const Shape& in, const Shape& out, const Conv2dParams& p, int lanes);
