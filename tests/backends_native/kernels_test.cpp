@@ -72,9 +72,9 @@ TEST(NativeKernels, DepthwiseBlockedMatchesReference) {
     int stride, top, left, bottom, right;
   };
   const Case cases[] = {
-      {{1, 16, 7, 7}, 1, 1, 1, 1, 1},   {{2, 32, 14, 14}, 2, 1, 1, 1, 1},
-      {{1, 16, 3, 20}, 1, 1, 1, 1, 1},  {{1, 48, 9, 17}, 2, 0, 0, 1, 1},
-      {{1, 16, 1, 1}, 1, 1, 1, 1, 1},   {{1, 32, 6, 32}, 1, 0, 2, 2, 0},
+      {{1, 16, 7, 7}, 1, 1, 1, 1, 1},  {{2, 32, 14, 14}, 2, 1, 1, 1, 1},
+      {{1, 16, 3, 20}, 1, 1, 1, 1, 1}, {{1, 48, 9, 17}, 2, 0, 0, 1, 1},
+      {{1, 16, 1, 1}, 1, 1, 1, 1, 1},  {{1, 32, 6, 32}, 1, 0, 2, 2, 0},
       {{1, 16, 5, 4}, 1, 0, 0, 0, 0},
   };
   for (const SimdKernels* simd : simd_builds()) {
@@ -174,9 +174,9 @@ TEST(NativeKernels, TransposedGemmConvMatchesReference) {
     Conv2dParams p;
   };
   const Case cases[] = {
-      {{1, 130, 7, 7}, square_conv(64, 1, 1, 0)},     {{2, 40, 14, 14}, square_conv(37, 1, 1, 0)},
-      {{1, 20, 5, 3}, square_conv(33, 1, 1, 0)},      {{1, 24, 9, 9}, square_conv(16, 3, 1, 1, 2)},
-      {{1, 9, 13, 11}, square_conv(5, 3, 2, 1)},      {{1, 200, 1, 1}, square_conv(70, 1, 1, 0)},
+      {{1, 130, 7, 7}, square_conv(64, 1, 1, 0)}, {{2, 40, 14, 14}, square_conv(37, 1, 1, 0)},
+      {{1, 20, 5, 3}, square_conv(33, 1, 1, 0)},  {{1, 24, 9, 9}, square_conv(16, 3, 1, 1, 2)},
+      {{1, 9, 13, 11}, square_conv(5, 3, 2, 1)},  {{1, 200, 1, 1}, square_conv(70, 1, 1, 0)},
   };
   for (const SimdKernels* simd : simd_builds()) {
     for (const Case& c : cases) {

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "backends/native/conv_select.h"
-#include "gemm/native/sgemm_ukernels.h"
 #include "core/passes.h"
+#include "gemm/native/sgemm_ukernels.h"
 #include "support/backend_check.h"
 
 namespace libscout {

@@ -23,9 +23,9 @@ TEST(NativePooling, MaxPool3x3MatchesReferenceExactly) {
   };
   const Case cases[] = {
       {{1, 3, 111, 111}, 2, 0, true},  // SqueezeNet's pool1: 55 x 55, the last windows cut
-      {{2, 5, 13, 13}, 2, 0, true},    {{1, 4, 112, 112}, 2, 1, false},  // ResNet's
-      {{1, 3, 9, 7}, 1, 1, false},     {{1, 2, 6, 40}, 1, 0, true},
-      {{1, 2, 4, 4}, 2, 1, true},      {{1, 6, 27, 27}, 2, 0, true},
+      {{2, 5, 13, 13}, 2, 0, true},   {{1, 4, 112, 112}, 2, 1, false},  // ResNet's
+      {{1, 3, 9, 7}, 1, 1, false},    {{1, 2, 6, 40}, 1, 0, true},
+      {{1, 2, 4, 4}, 2, 1, true},     {{1, 6, 27, 27}, 2, 0, true},
   };
   for (const SimdKernels* simd : simd_builds()) {
     for (const Case& c : cases) {
@@ -52,8 +52,8 @@ TEST(NativePooling, MaxPool3x3MatchesReferenceExactly) {
 // Global average pooling in float against the double reference: planes of 1, 7 (a tail only),
 // 13 x 13 and 56 x 56 floats.
 TEST(NativePooling, GlobalAveragePoolMatchesReference) {
-  for (const Shape& in : {Shape{1, 5, 1, 1}, Shape{2, 3, 1, 7}, Shape{1, 1000, 13, 13},
-                          Shape{1, 4, 56, 56}}) {
+  for (const Shape& in :
+       {Shape{1, 5, 1, 1}, Shape{2, 3, 1, 7}, Shape{1, 1000, 13, 13}, Shape{1, 4, 56, 56}}) {
     GraphBuilder b("gap", in, 3);
     const ValueId y = b.global_avg_pool(b.input(), "gap");
     const Graph g = b.finish({y});

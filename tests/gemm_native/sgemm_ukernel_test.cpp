@@ -2,6 +2,8 @@
 // the kernel contract of gemm/native/sgemm_ukernel.h: depths kc through 0, 1, primes and large,
 // beta 0 (C holds NaN, must not be read), 1 and other, C with a row stride wider than the tile;
 // the strided-B variants on every row count, B at an unaligned stride; the kernels' own packing.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -10,8 +12,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "gemm/native/sgemm_ukernels.h"
 

@@ -15,9 +15,12 @@ const char* conv_algorithm_name(ConvAlgorithm a) {
   switch (a) {
     case ConvAlgorithm::kGemm: return "gemm";
     case ConvAlgorithm::kDepthwise: return "depthwise3x3";
-    case ConvAlgorithm::kDepthwiseBlocked: return "depthwise3x3_blocked";
-    case ConvAlgorithm::kDirect: return "direct3x3";
-    case ConvAlgorithm::kGemmTransposed: return "gemm_transposed";
+    case ConvAlgorithm::kDepthwiseBlocked:
+      return "depthwise3x3_blocked";
+    case ConvAlgorithm::kDirect:
+      return "direct3x3";
+    case ConvAlgorithm::kGemmTransposed:
+      return "gemm_transposed";
     case ConvAlgorithm::kWinograd: return "winograd_f4x4";
   }
   return "?";
@@ -118,7 +121,7 @@ class GemmConv final : public LayerKernel {
   Shape in_, out_;
   int cin_g_ = 0, cout_g_ = 0, k_ = 0;
   bool lowered_ = true;
-  std::vector<PackedMatrix> weights_;   // or, transposed:
+  std::vector<PackedMatrix> weights_;  // or, transposed:
   std::vector<PackedColumns> columns_;
 };
 
@@ -139,8 +142,8 @@ class DepthwiseConv final : public LayerKernel {
 
   void run(const ExecContext& ctx) override {
     layout_.run_planes(env_, env_.simd->depthwise3x3, ctx.data(layer_.inputs[0]), in_.plane(),
-                       ctx.data(layer_.output), out_.plane(), in_.n * in_.c, ctx.workspace,
-                       0.0f, lo_, hi_, [&](DepthwisePlane& plane, int nc) {
+                       ctx.data(layer_.output), out_.plane(), in_.n * in_.c, ctx.workspace, 0.0f,
+                       lo_, hi_, [&](DepthwisePlane& plane, int nc) {
                          const int c = nc % in_.c;
                          plane.w = layer_.weight.data() + 9 * c;
                          plane.bias = layer_.bias.empty() ? 0.0f : layer_.bias[c];
@@ -229,20 +232,29 @@ class DirectConv final : public LayerKernel {
     activation_bounds(l.conv().activation, lo_, hi_);
   }
 
-  std::size_t workspace_bytes() const override {
-    return sizeof(float) * plane_floats_ * in_.c;
-  }
+  std::size_t workspace_bytes() const override { return sizeof(float) * plane_floats_ * in_.c; }
 
   void run(const ExecContext& ctx) override {
     const float* x = ctx.data(layer_.inputs[0]);
     float* y = ctx.data(layer_.output);
     std::fill_n(ctx.workspace, plane_floats_ * in_.c, 0.0f);
     for (int ci = 0; ci < in_.c; ++ci) {
-      for (int t = 0; t < 9; ++t) taps_[ci * 9 + t] = layout_.tap(ctx.workspace + ci * plane_floats_, t);
+      for (int t = 0; t < 9; ++t)
+        taps_[ci * 9 + t] = layout_.tap(ctx.workspace + ci * plane_floats_, t);
     }
-    DirectConvRows rows{taps_.data(), in_.c, out_.c, layout_.pitch(), out_.w, 0, 0,
-                        layer_.weight.data(), layer_.bias.empty() ? nullptr : layer_.bias.data(),
-                        lo_, hi_, nullptr, static_cast<long>(out_.plane())};
+    DirectConvRows rows{taps_.data(),
+                        in_.c,
+                        out_.c,
+                        layout_.pitch(),
+                        out_.w,
+                        0,
+                        0,
+                        layer_.weight.data(),
+                        layer_.bias.empty() ? nullptr : layer_.bias.data(),
+                        lo_,
+                        hi_,
+                        nullptr,
+                        static_cast<long>(out_.plane())};
     for (int n = 0; n < in_.n; ++n) {
       const float* image = x + static_cast<std::size_t>(n) * in_.c * in_.plane();
       parallel_chunks(*env_.pool, in_.c, [&](int, int begin, int end) {
@@ -276,10 +288,13 @@ std::unique_ptr<LayerKernel> make_conv_kernel(const Graph& g, const Layer& l, Co
                                               const KernelEnv& env) {
   switch (a) {
     case ConvAlgorithm::kDepthwise: return std::make_unique<DepthwiseConv>(g, l, env);
-    case ConvAlgorithm::kDepthwiseBlocked: return std::make_unique<DepthwiseBlockedConv>(g, l, env);
-    case ConvAlgorithm::kDirect: return std::make_unique<DirectConv>(g, l, env);
+    case ConvAlgorithm::kDepthwiseBlocked:
+      return std::make_unique<DepthwiseBlockedConv>(g, l, env);
+    case ConvAlgorithm::kDirect:
+      return std::make_unique<DirectConv>(g, l, env);
     case ConvAlgorithm::kWinograd: return make_winograd_conv(g, l, env);
-    case ConvAlgorithm::kGemmTransposed: return std::make_unique<GemmConv>(g, l, env, true);
+    case ConvAlgorithm::kGemmTransposed:
+      return std::make_unique<GemmConv>(g, l, env, true);
     case ConvAlgorithm::kGemm: break;
   }
   return std::make_unique<GemmConv>(g, l, env, false);

@@ -30,7 +30,14 @@ struct KernelEnv {
   GemmScratch* scratch = nullptr;
 };
 
-enum class ConvAlgorithm { kGemm, kGemmTransposed, kDepthwise, kDepthwiseBlocked, kWinograd, kDirect };
+enum class ConvAlgorithm {
+  kGemm,
+  kGemmTransposed,
+  kDepthwise,
+  kDepthwiseBlocked,
+  kWinograd,
+  kDirect
+};
 const char* conv_algorithm_name(ConvAlgorithm a);
 
 // The algorithm run() uses for this convolution on this micro-kernel (Winograd where it applies

@@ -7,7 +7,8 @@
 // prepare, with bias and activation applied to each output tile as it is finished. Fully connected
 // layers call the native SGEMM (its dot-product path at batch 1); 3x3 max pooling, global average
 // pooling and additions have kernels of their own (other_kernels.h); concat, softmax and the rest
-// run on the portable float ops of the reference (reference_ops.h), as the gemm:* backends do. Threads: one native SGEMM thread pool of ExecOptions::threads per backend, shared by every
+// run on the portable float ops of the reference (reference_ops.h), as the gemm:* backends do.
+// Threads: one native SGEMM thread pool of ExecOptions::threads per backend, shared by every
 // kernel; the vector kernels are the fastest build this CPU runs (simd_kernels.h).
 #include <map>
 #include <string>

@@ -83,9 +83,8 @@ class MaxPool3x3 final : public LayerKernel {
   void run(const ExecContext& ctx) override {
     constexpr float kLowest = std::numeric_limits<float>::lowest();
     layout_.run_planes(env_, env_.simd->maxpool3x3, ctx.data(layer_.inputs[0]), in_.plane(),
-                       ctx.data(layer_.output), out_.plane(), in_.n * in_.c, ctx.workspace,
-                       kLowest, kLowest, std::numeric_limits<float>::max(),
-                       [](DepthwisePlane&, int) {});
+                       ctx.data(layer_.output), out_.plane(), in_.n * in_.c, ctx.workspace, kLowest,
+                       kLowest, std::numeric_limits<float>::max(), [](DepthwisePlane&, int) {});
   }
 
  private:

@@ -12,8 +12,8 @@
 #include <memory>
 #include <vector>
 
-#include "core/graph.h"
 #include "backends/native/simd_kernels.h"
+#include "core/graph.h"
 #include "core/tensor.h"
 #include "gemm/native/sgemm_ukernels.h"
 #include "gemm/native/thread_pool.h"

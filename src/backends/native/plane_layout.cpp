@@ -18,9 +18,9 @@ PlaneLayout::PlaneLayout(const Shape& in, const Shape& out, const Conv2dParams& 
   sub_floats_ = static_cast<long>(sub_rows) * pitch_ + 80;
   for (int ky = 0; ky < 3; ++ky) {
     for (int kx = 0; kx < 3; ++kx) {
-      taps_[ky * 3 + kx] = stride_ == 1 ? ky * pitch_ + kx
-                                        : ((ky % 2) * 2 + kx % 2) * sub_floats_ +
-                                              (ky / 2) * pitch_ + kx / 2;
+      taps_[ky * 3 + kx] = stride_ == 1
+                               ? ky * pitch_ + kx
+                               : ((ky % 2) * 2 + kx % 2) * sub_floats_ + (ky / 2) * pitch_ + kx / 2;
     }
   }
 }
@@ -31,8 +31,8 @@ void PlaneLayout::pack(const SimdKernels& simd, const float* x, float* buf) cons
   // Row y, padded column c of the plane is x[(y - pad_top) * in.w + c - pad_left].
   auto input = [&](int y, int c) { return x + (y - p_.pad_top) * in_.w + (c - p_.pad_left); };
   if (stride_ == 1) {
-    simd.copy_rows({input(y0, lo_), in_.w, buf + y0 * pitch_ + lo_, nullptr, pitch_, y1 - y0,
-                    hi_ - lo_});
+    simd.copy_rows(
+        {input(y0, lo_), in_.w, buf + y0 * pitch_ + lo_, nullptr, pitch_, y1 - y0, hi_ - lo_});
     return;
   }
   // Columns lo, lo + 1 form the first pair: their phases are lo % 2 and the other one.

@@ -43,8 +43,8 @@ void gemm_transposed(const PackedGemm& gemm, const PackedColumns& a, const float
   const int pixel_panels = (n + mr - 1) / mr;
   const double kmacs = double(m) * n * k / 1000.0;
   const int min_kmacs = std::max(1, gemm.blocking.min_task_kmacs);
-  const int tasks = std::max(
-      1, std::min({pool.threads(), pixel_panels, static_cast<int>(std::max(1.0, kmacs / min_kmacs))}));
+  const int tasks = std::max(1, std::min({pool.threads(), pixel_panels,
+                                          static_cast<int>(std::max(1.0, kmacs / min_kmacs))}));
   // Weight panels per block: as many floats as the A block of the BLIS loops (sized for L2).
   const long budget = static_cast<long>(gemm.blocking.mc) * gemm.blocking.kc;
   const int block = static_cast<int>(std::max(1L, budget / (static_cast<long>(k) * nr + 1)));

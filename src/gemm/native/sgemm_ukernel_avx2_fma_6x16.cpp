@@ -36,8 +36,8 @@ struct Clamp {
 };
 
 template <int kRows, bool kPackedB, bool kEpilogue = false>
-inline void ukernel_6x16(std::size_t kc, const float* a, const float* b, std::size_t ldb,
-                         float* c, std::size_t ldc, float beta, Clamp e = {}) {
+inline void ukernel_6x16(std::size_t kc, const float* a, const float* b, std::size_t ldb, float* c,
+                         std::size_t ldc, float beta, Clamp e = {}) {
   prefetch_c<kRows>(c, ldc);
   __m256 acc[kRows][2];
 #pragma GCC unroll 6
@@ -174,7 +174,8 @@ void sgemm_ukernel_avx2_fma_6x8(std::size_t kc, const float* a, const float* b, 
 #pragma GCC unroll 6
   for (int i = 0; i < kMr; ++i) {
     float* row = c + i * ldc;
-    _mm256_storeu_ps(row, beta == 0.0f ? acc[i] : _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(row), acc[i]));
+    _mm256_storeu_ps(row,
+                     beta == 0.0f ? acc[i] : _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(row), acc[i]));
   }
 }
 

@@ -98,12 +98,14 @@ void sgemm_ukernel_avx512_14x32_strided_b(std::size_t rows, std::size_t kc, cons
                                           std::size_t ldc, float beta) {
   switch (rows) {
 #define LIBSCOUT_ROWS(n) \
-  case n: return kernel_14<Zmm, 2, false, n>(kc, a, b, c, ldc, beta, {}, ldb);
-    LIBSCOUT_ROWS(1) LIBSCOUT_ROWS(2) LIBSCOUT_ROWS(3) LIBSCOUT_ROWS(4) LIBSCOUT_ROWS(5)
-    LIBSCOUT_ROWS(6) LIBSCOUT_ROWS(7) LIBSCOUT_ROWS(8) LIBSCOUT_ROWS(9) LIBSCOUT_ROWS(10)
-    LIBSCOUT_ROWS(11) LIBSCOUT_ROWS(12) LIBSCOUT_ROWS(13)
+  case n:                \
+    return kernel_14<Zmm, 2, false, n>(kc, a, b, c, ldc, beta, {}, ldb);
+    LIBSCOUT_ROWS(1)
+    LIBSCOUT_ROWS(2) LIBSCOUT_ROWS(3) LIBSCOUT_ROWS(4) LIBSCOUT_ROWS(5) LIBSCOUT_ROWS(6)
+        LIBSCOUT_ROWS(7) LIBSCOUT_ROWS(8) LIBSCOUT_ROWS(9) LIBSCOUT_ROWS(10) LIBSCOUT_ROWS(11)
+            LIBSCOUT_ROWS(12) LIBSCOUT_ROWS(13)
 #undef LIBSCOUT_ROWS
-    default: return kernel_14<Zmm, 2, false>(kc, a, b, c, ldc, beta, {}, ldb);
+                default : return kernel_14<Zmm, 2, false>(kc, a, b, c, ldc, beta, {}, ldb);
   }
 }
 

@@ -34,7 +34,9 @@ bool has_avx2_fma() {
   return cpuinfo_ready() && cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3();
 }
 // The AVX-512 file is compiled with -mfma as well (every AVX-512F CPU has FMA; checked anyway).
-bool has_avx512f() { return cpuinfo_ready() && cpuinfo_has_x86_avx512f() && cpuinfo_has_x86_fma3(); }
+bool has_avx512f() {
+  return cpuinfo_ready() && cpuinfo_has_x86_avx512f() && cpuinfo_has_x86_fma3();
+}
 #else
 // __builtin_cpu_supports checks the OS's register-state support (XCR0) as well as CPUID.
 bool has_avx2_fma() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
@@ -59,23 +61,41 @@ bool has_neon() {
 // derives them from the caches it reports.
 constexpr std::array kUkernels{
 #if defined(__x86_64__) || defined(_M_X64)
-    SgemmUkernel{"avx512_14x32", 14, 32, sgemm_ukernel_avx512_14x32, has_avx512f,
-                 {14 * 24, 256, 32 * 64}, sgemm_ukernel_avx512_14x32_strided_b, nullptr,
-                 {{{16, sgemm_ukernel_avx512_14x16}}}, sgemm_ukernel_avx512_14x32_epilogue},
-    SgemmUkernel{"avx2_fma_6x16", 6, 16, sgemm_ukernel_avx2_fma_6x16, has_avx2_fma,
-                 {6 * 28, 256, 16 * 255, 6 * 12}, sgemm_ukernel_avx2_fma_6x16_strided_b,
-                 sgemm_pack_a_avx2_6, {{{8, sgemm_ukernel_avx2_fma_6x8}}},
-                 sgemm_ukernel_avx2_fma_6x16_epilogue},
+  SgemmUkernel{"avx512_14x32",
+               14,
+               32,
+               sgemm_ukernel_avx512_14x32,
+               has_avx512f,
+               {14 * 24, 256, 32 * 64},
+               sgemm_ukernel_avx512_14x32_strided_b,
+               nullptr,
+               {{{16, sgemm_ukernel_avx512_14x16}}},
+               sgemm_ukernel_avx512_14x32_epilogue},
+      SgemmUkernel{"avx2_fma_6x16",
+                   6,
+                   16,
+                   sgemm_ukernel_avx2_fma_6x16,
+                   has_avx2_fma,
+                   {6 * 28, 256, 16 * 255, 6 * 12},
+                   sgemm_ukernel_avx2_fma_6x16_strided_b,
+                   sgemm_pack_a_avx2_6,
+                   {{{8, sgemm_ukernel_avx2_fma_6x8}}},
+                   sgemm_ukernel_avx2_fma_6x16_epilogue},
 #endif
 #if defined(__aarch64__)
-    SgemmUkernel{"neon_8x12", 8, 12, sgemm_ukernel_neon_8x12, always, {8 * 15, 640, 12 * 256}},
+      SgemmUkernel{"neon_8x12", 8, 12, sgemm_ukernel_neon_8x12, always, {8 * 15, 640, 12 * 256}},
 #endif
 #if defined(__arm__)
-    SgemmUkernel{"neon_armv7_6x8", 6, 8, sgemm_ukernel_neon_armv7_6x8, has_neon,
-                 {6 * 20, 256, 8 * 256}},
+      SgemmUkernel{"neon_armv7_6x8",      6, 8, sgemm_ukernel_neon_armv7_6x8, has_neon,
+                   {6 * 20, 256, 8 * 256}},
 #endif
-    SgemmUkernel{"ref_8x8", 8, 8, sgemm_ukernel_ref_8x8, always, {8 * 8, 256, 8 * 256, 8 * 4},
-                 sgemm_ukernel_ref_8x8_strided_b},
+      SgemmUkernel{"ref_8x8",
+                   8,
+                   8,
+                   sgemm_ukernel_ref_8x8,
+                   always,
+                   {8 * 8, 256, 8 * 256, 8 * 4},
+                   sgemm_ukernel_ref_8x8_strided_b},
 };
 
 constexpr bool blocking_is_consistent() {
