@@ -34,17 +34,11 @@ std::vector<ConvAlgorithm> conv_candidates(const Graph& g, const Layer& l, const
 
 namespace {
 
-// Seconds of the fastest of `runs` runs of kernel on ctx, after one untimed run.
-double fastest_run(LayerKernel& kernel, const ExecContext& ctx, int runs) {
+// Seconds of one run of kernel on ctx.
+double run_seconds(LayerKernel& kernel, const ExecContext& ctx) {
+  const auto start = std::chrono::steady_clock::now();
   kernel.run(ctx);
-  double best = std::numeric_limits<double>::max();
-  for (int i = 0; i < runs; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    kernel.run(ctx);
-    best = std::min(
-        best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  return best;
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace
@@ -61,19 +55,32 @@ std::unique_ptr<LayerKernel> make_fastest_conv_kernel(const Graph& g, const Laye
   std::vector<float*> buffers(g.values.size(), nullptr);
   buffers[l.inputs[0]] = in.data();
   buffers[l.output] = out.data();
-  std::unique_ptr<LayerKernel> best;
-  double best_time = std::numeric_limits<double>::max();
+  struct Candidate {
+    ConvAlgorithm algorithm;
+    std::unique_ptr<LayerKernel> kernel;
+    std::unique_ptr<float[], AlignedFree> workspace;
+    double best = std::numeric_limits<double>::max();
+  };
+  std::vector<Candidate> all;
   for (ConvAlgorithm a : candidates) {
-    std::unique_ptr<LayerKernel> kernel = make_conv_kernel(g, l, a, env);
+    auto kernel = make_conv_kernel(g, l, a, env);
     auto workspace = allocate_floats(kernel->workspace_bytes() / sizeof(float) + 16);
-    const double t = fastest_run(*kernel, {&g, buffers, workspace.get(), nullptr}, 3);
-    if (best == nullptr || t < best_time) {
-      best_time = t;
-      best = std::move(kernel);
-      chosen = a;
+    all.push_back({a, std::move(kernel), std::move(workspace)});
+  }
+  // Rounds interleaved across the candidates (a shared machine's speed drifts between them), the
+  // fastest run of each; the first round warms caches and is not counted.
+  for (int round = 0; round <= kTuningRounds; ++round) {
+    for (Candidate& c : all) {
+      const double t = run_seconds(*c.kernel, {&g, buffers, c.workspace.get(), nullptr});
+      if (round > 0) c.best = std::min(c.best, t);
     }
   }
-  return best;
+  Candidate* fastest = &all.front();
+  for (Candidate& c : all) {
+    if (c.best < fastest->best) fastest = &c;
+  }
+  chosen = fastest->algorithm;
+  return std::move(fastest->kernel);
 }
 
 }  // namespace libscout::native_nn
