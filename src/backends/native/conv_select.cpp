@@ -68,10 +68,13 @@ std::unique_ptr<LayerKernel> make_fastest_conv_kernel(const Graph& g, const Laye
     all.push_back({a, std::move(kernel), std::move(workspace)});
   }
   // Rounds interleaved across the candidates (a shared machine's speed drifts between them), the
-  // fastest run of each; the first round warms caches and is not counted.
-  for (int round = 0; round <= kTuningRounds; ++round) {
+  // fastest run of each; the first round warms caches and is not counted, and rounds stop early
+  // once they have taken kTuningSeconds (a slow layer, or an emulated CPU).
+  double spent = 0.0;
+  for (int round = 0; round <= kTuningRounds && (round < 2 || spent < kTuningSeconds); ++round) {
     for (Candidate& c : all) {
       const double t = run_seconds(*c.kernel, {&g, buffers, c.workspace.get(), nullptr});
+      spent += t;
       if (round > 0) c.best = std::min(c.best, t);
     }
   }

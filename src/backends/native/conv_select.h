@@ -17,10 +17,11 @@ namespace libscout::native_nn {
 // and the direct kernel stands alone (a GEMM is several times slower there).
 std::vector<ConvAlgorithm> conv_candidates(const Graph& g, const Layer& l, const KernelEnv& env);
 
-// The kernel of the fastest candidate (the minimum of kTuningRounds timed runs each, in rounds
-// interleaved across the candidates after one warm-up round, on seeded data of the layer's
-// shapes); `chosen` names it.
+// The kernel of the fastest candidate (the minimum of up to kTuningRounds timed runs each, in
+// rounds interleaved across the candidates after one warm-up round, fewer once the layer's
+// timing has taken kTuningSeconds; on seeded data of the layer's shapes); `chosen` names it.
 inline constexpr int kTuningRounds = 4;
+inline constexpr double kTuningSeconds = 0.05;
 std::unique_ptr<LayerKernel> make_fastest_conv_kernel(const Graph& g, const Layer& l,
                                                       const KernelEnv& env, ConvAlgorithm& chosen);
 
