@@ -78,9 +78,11 @@ std::unique_ptr<LayerKernel> make_fastest_conv_kernel(const Graph& g, const Laye
       if (round > 0) c.best = std::min(c.best, t);
     }
   }
+  // The rule's choice (the first) stays unless another is clearly faster, so that near-ties do
+  // not flip between processes.
   Candidate* fastest = &all.front();
   for (Candidate& c : all) {
-    if (c.best < fastest->best) fastest = &c;
+    if (c.best * (1.0 + kTuningMargin) < fastest->best) fastest = &c;
   }
   chosen = fastest->algorithm;
   return std::move(fastest->kernel);

@@ -20,8 +20,10 @@ std::vector<ConvAlgorithm> conv_candidates(const Graph& g, const Layer& l, const
 // The kernel of the fastest candidate (the minimum of up to kTuningRounds timed runs each, in
 // rounds interleaved across the candidates after one warm-up round, fewer once the layer's
 // timing has taken kTuningSeconds; on seeded data of the layer's shapes); `chosen` names it.
+// A candidate replaces the rule's choice only when it is faster by more than kTuningMargin.
 inline constexpr int kTuningRounds = 4;
 inline constexpr double kTuningSeconds = 0.05;
+inline constexpr double kTuningMargin = 0.03;
 std::unique_ptr<LayerKernel> make_fastest_conv_kernel(const Graph& g, const Layer& l,
                                                       const KernelEnv& env, ConvAlgorithm& chosen);
 
