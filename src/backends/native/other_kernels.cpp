@@ -12,12 +12,27 @@
 namespace libscout::native_nn {
 namespace {
 
-// y (batch x out) = x (batch x in) W^T on the native SGEMM, then bias and activation.
+// y (batch x out) = x (batch x in) W^T on the native SGEMM, then bias and activation; at batch 1
+// a matrix-vector product on the vector kernels with the bias and activation fused
+// (SimdKernels::gemv), the output rows split between the threads.
 class FullyConnected final : public LayerKernel {
  public:
   FullyConnected(const Layer& l, const KernelEnv& env) : layer_(l), env_(env) {}
 
   void run(const ExecContext& ctx) override {
+    const Shape& in = ctx.graph->input_shape(layer_);
+    if (in.n == 1) {
+      float lo = 0, hi = 0;
+      activation_bounds(layer_.fc().activation, lo, hi);
+      const long k = static_cast<long>(in.image_elements());
+      const float* bias = layer_.bias.empty() ? nullptr : layer_.bias.data();
+      parallel_chunks(*env_.pool, layer_.fc().out_features, [&](int, int begin, int end) {
+        env_.simd->gemv({layer_.weight.data() + begin * k, ctx.data(layer_.inputs[0]), k,
+                         end - begin, bias ? bias + begin : nullptr, lo, hi,
+                         ctx.data(layer_.output) + begin});
+      });
+      return;
+    }
     gemm::native::sgemm_native(fully_connected_gemm(*ctx.graph, layer_, ctx), *env_.gemm.kernel,
                                env_.gemm.blocking, *env_.pool, workspace_);
     fully_connected_epilogue(*ctx.graph, layer_, ctx);

@@ -126,6 +126,19 @@ struct TransposedTile {
   long ldc;
 };
 
+// Rows [0, rows) of a matrix-vector product with the bias and clamp:
+//   y[j] = clamp(bias[j] + sum over q < k of w[j * k + q] * x[q])       (bias may be null)
+// (a fully connected layer at batch 1: memory-bound on w, four rows per pass over x).
+struct GemvArgs {
+  const float* w;
+  const float* x;
+  long k;
+  int rows;
+  const float* bias;
+  float lo, hi;
+  float* y;
+};
+
 struct SimdKernels {
   const char* name;      // "avx2", "avx512", "neon", "portable"
   int lanes;             // floats per vector, and tiles per call of the Winograd transforms
@@ -138,6 +151,7 @@ struct SimdKernels {
   void (*winograd_output)(const WinogradOutputArgs& a);
   void (*tile_epilogue)(const TileEpilogue& e);
   void (*transposed_epilogue)(const TransposedTile& t);
+  void (*gemv)(const GemvArgs& a);
   // Depthwise packing, `rows` rows at once (a call per row costs more than a row of a few dozen
   // floats): copy_rows copies n floats of each row, deinterleave_rows splits n pairs of each row.
   void (*copy_rows)(const RowBlock& b);

@@ -1,6 +1,8 @@
-// The native backend's 3x3 max pooling against the reference, exactly (a maximum has no rounding):
-// strides 1 and 2, Caffe's ceil mode (windows past the input), padding (ResNet's), planes
-// narrower and wider than a vector, a batch, one and two threads, every vector build.
+// The native backend's kernels for layers other than convolutions against the reference: 3x3 max
+// pooling exactly (a maximum has no rounding: strides 1 and 2, Caffe's ceil mode, padding, planes
+// narrower and wider than a vector, a batch, one and two threads, every vector build), global
+// average pooling, fully connected layers (the vector kernels' matrix-vector product at batch 1,
+// the SGEMM at larger batches).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -15,7 +17,7 @@ namespace {
 using testing::run_layer;
 using testing::simd_builds;
 
-TEST(NativePooling, MaxPool3x3MatchesReferenceExactly) {
+TEST(NativeOtherKernels, MaxPool3x3MatchesReferenceExactly) {
   struct Case {
     Shape in;
     int stride, pad;
@@ -51,7 +53,7 @@ TEST(NativePooling, MaxPool3x3MatchesReferenceExactly) {
 
 // Global average pooling in float against the double reference: planes of 1, 7 (a tail only),
 // 13 x 13 and 56 x 56 floats.
-TEST(NativePooling, GlobalAveragePoolMatchesReference) {
+TEST(NativeOtherKernels, GlobalAveragePoolMatchesReference) {
   for (const Shape& in :
        {Shape{1, 5, 1, 1}, Shape{2, 3, 1, 7}, Shape{1, 1000, 13, 13}, Shape{1, 4, 56, 56}}) {
     GraphBuilder b("gap", in, 3);
@@ -63,6 +65,35 @@ TEST(NativePooling, GlobalAveragePoolMatchesReference) {
     auto kernel = make_other_kernel(g, g.layers[0], env);
     const testing::Outputs o = run_layer(g, *kernel);
     EXPECT_LE(relative_l2_error(o.got.span(), o.want.span()), 1e-6) << in.str();
+  }
+}
+
+TEST(NativeOtherKernels, FullyConnectedMatchesReference) {
+  struct Case {
+    Shape in;
+    int out;
+    Activation act;
+  };
+  const Case cases[] = {
+      {{1, 1024, 1, 1}, 1000, Activation::kNone}, {{1, 37, 1, 1}, 5, Activation::kRelu},
+      {{1, 3, 4, 5}, 11, Activation::kRelu6},     {{2, 40, 1, 1}, 7, Activation::kNone},
+  };
+  for (const SimdKernels* simd : simd_builds()) {
+    for (const Case& c : cases) {
+      GraphBuilder b("fc", c.in, 5);
+      const ValueId y = b.fully_connected(b.input(), "fc", c.out);
+      Graph g = b.finish({y});
+      std::get<FullyConnectedParams>(g.layers[0].params).activation = c.act;  // as fusion sets it
+      for (int threads : {1, 2}) {
+        gemm::native::ThreadPool pool(threads);
+        GemmScratch scratch;
+        const KernelEnv env{&pool, default_packed_gemm(), simd, &scratch};
+        auto kernel = make_other_kernel(g, g.layers[0], env);
+        const testing::Outputs o = run_layer(g, *kernel);
+        EXPECT_LE(relative_l2_error(o.got.span(), o.want.span()), 1e-6)
+            << simd->name << " " << c.in.str() << " -> " << c.out << ", " << threads << " threads";
+      }
+    }
   }
 }
 
