@@ -17,6 +17,15 @@ namespace {
 using testing::run_layer;
 using testing::simd_builds;
 
+// Layer 0 of g on its native kernel (make_other_kernel) next to the reference.
+testing::Outputs run_other(const Graph& g, const SimdKernels& simd, int threads) {
+  gemm::native::ThreadPool pool(threads);
+  GemmScratch scratch;
+  const KernelEnv env{&pool, default_packed_gemm(), &simd, &scratch};
+  auto kernel = make_other_kernel(g, g.layers[0], env);
+  return run_layer(g, *kernel);
+}
+
 TEST(NativeOtherKernels, MaxPool3x3MatchesReferenceExactly) {
   struct Case {
     Shape in;
@@ -35,11 +44,7 @@ TEST(NativeOtherKernels, MaxPool3x3MatchesReferenceExactly) {
       const ValueId y = b.max_pool(b.input(), "pool", 3, c.stride, c.pad, c.ceil_mode);
       const Graph g = b.finish({y});
       for (int threads : {1, 2}) {
-        gemm::native::ThreadPool pool(threads);
-        GemmScratch scratch;
-        const KernelEnv env{&pool, default_packed_gemm(), simd, &scratch};
-        auto kernel = make_other_kernel(g, g.layers[0], env);
-        const testing::Outputs o = run_layer(g, *kernel);
+        const testing::Outputs o = run_other(g, *simd, threads);
         ASSERT_EQ(o.got.size(), o.want.size());
         for (std::size_t i = 0; i < o.got.size(); ++i) {
           ASSERT_EQ(o.got[i], static_cast<float>(o.want[i]))
@@ -59,11 +64,7 @@ TEST(NativeOtherKernels, GlobalAveragePoolMatchesReference) {
     GraphBuilder b("gap", in, 3);
     const ValueId y = b.global_avg_pool(b.input(), "gap");
     const Graph g = b.finish({y});
-    gemm::native::ThreadPool pool(2);
-    GemmScratch scratch;
-    const KernelEnv env{&pool, default_packed_gemm(), simd_builds().front(), &scratch};
-    auto kernel = make_other_kernel(g, g.layers[0], env);
-    const testing::Outputs o = run_layer(g, *kernel);
+    const testing::Outputs o = run_other(g, *simd_builds().front(), 2);
     EXPECT_LE(relative_l2_error(o.got.span(), o.want.span()), 1e-6) << in.str();
   }
 }
@@ -85,11 +86,7 @@ TEST(NativeOtherKernels, FullyConnectedMatchesReference) {
       Graph g = b.finish({y});
       std::get<FullyConnectedParams>(g.layers[0].params).activation = c.act;  // as fusion sets it
       for (int threads : {1, 2}) {
-        gemm::native::ThreadPool pool(threads);
-        GemmScratch scratch;
-        const KernelEnv env{&pool, default_packed_gemm(), simd, &scratch};
-        auto kernel = make_other_kernel(g, g.layers[0], env);
-        const testing::Outputs o = run_layer(g, *kernel);
+        const testing::Outputs o = run_other(g, *simd, threads);
         EXPECT_LE(relative_l2_error(o.got.span(), o.want.span()), 1e-6)
             << simd->name << " " << c.in.str() << " -> " << c.out << ", " << threads << " threads";
       }
