@@ -88,4 +88,24 @@ std::unique_ptr<LayerKernel> make_fastest_conv_kernel(const Graph& g, const Laye
   return std::move(fastest->kernel);
 }
 
+std::unique_ptr<LayerKernel> ConvChoices::make(const Graph& g, const Layer& l,
+                                              const KernelEnv& env, ConvAlgorithm& chosen) {
+  const Conv2dParams& p = l.conv();
+  const std::string key =
+      g.input_shape(l).str() + " " + g.output_shape(l).str() + " " +
+      std::to_string(p.kernel_h) + "x" + std::to_string(p.kernel_w) + " s" +
+      std::to_string(p.stride_h) + "," + std::to_string(p.stride_w) + " p" +
+      std::to_string(p.pad_top) + "," + std::to_string(p.pad_left) + "," +
+      std::to_string(p.pad_bottom) + "," + std::to_string(p.pad_right) + " d" +
+      std::to_string(p.dilation_h) + "," + std::to_string(p.dilation_w) + " g" +
+      std::to_string(p.groups) + " t" + std::to_string(env.pool->threads());
+  if (const auto it = chosen_.find(key); it != chosen_.end()) {
+    chosen = it->second;
+    return make_conv_kernel(g, l, chosen, env);
+  }
+  auto kernel = make_fastest_conv_kernel(g, l, env, chosen);
+  chosen_.emplace(key, chosen);
+  return kernel;
+}
+
 }  // namespace libscout::native_nn

@@ -5,7 +5,9 @@
 // ResNet-18's 3x3 layers; on a Zen 5 (AVX-512) the GEMM is 1.9-2.7x faster on the same layers.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "backends/native/conv_kernels.h"
@@ -26,5 +28,17 @@ inline constexpr double kTuningSeconds = 0.05;
 inline constexpr double kTuningMargin = 0.03;
 std::unique_ptr<LayerKernel> make_fastest_conv_kernel(const Graph& g, const Layer& l,
                                                       const KernelEnv& env, ConvAlgorithm& chosen);
+
+// The choices already timed, by the convolution's shapes and parameters and the thread count: a
+// layer prepared again (the planner prepares every layer alone as well as inside the network)
+// gets the same algorithm without being timed again.
+class ConvChoices {
+ public:
+  std::unique_ptr<LayerKernel> make(const Graph& g, const Layer& l, const KernelEnv& env,
+                                    ConvAlgorithm& chosen);
+
+ private:
+  std::map<std::string, ConvAlgorithm> chosen_;
+};
 
 }  // namespace libscout::native_nn

@@ -41,7 +41,7 @@ class NativeBackend final : public Backend {
       const Layer& l = spec.graph->layers[id];
       if (l.op == OpKind::kConv2d) {
         ConvAlgorithm a = ConvAlgorithm::kGemm;
-        auto kernel = native_nn::make_fastest_conv_kernel(*spec.graph, l, env, a);
+        auto kernel = choices_.make(*spec.graph, l, env, a);
         ++algorithm_counts_[native_nn::conv_algorithm_name(a)];
         segment->add(id, std::move(kernel));
       } else {
@@ -75,6 +75,7 @@ class NativeBackend final : public Backend {
   // One pool per thread count; segments keep pointers, the backend outlives its engines.
   std::map<int, std::unique_ptr<gemm::native::ThreadPool>> pools_;
   native_nn::GemmScratch scratch_;
+  native_nn::ConvChoices choices_;
 };
 
 }  // namespace
