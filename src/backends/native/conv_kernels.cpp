@@ -227,8 +227,8 @@ class DirectConv final : public LayerKernel {
         in_(g.input_shape(l)),
         out_(g.output_shape(l)),
         layout_(in_, out_, l.conv(), env.simd->lanes),
-        taps_(static_cast<std::size_t>(in_.c) * 9) {
-    plane_floats_ = (layout_.floats() + 15) / 16 * 16;
+        taps_(static_cast<std::size_t>(in_.c) * 9),
+        plane_floats_(layout_.plane_floats()) {
     activation_bounds(l.conv().activation, lo_, hi_);
   }
 

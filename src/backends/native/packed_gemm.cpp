@@ -94,7 +94,7 @@ struct Problem {
   Epilogue epilogue;
   float lo, hi;  // the activation's clamp
   bool has_epilogue;
-  bool b_in_place;  // full column panels read B where it is (b_in_place_applies)
+  bool b_in_place;  // full column panels read B where it is (see gemm_packed_a)
 
   void finish(int row0, int rows, int cols, float* tile, std::size_t ld) const {
     if (!has_epilogue) return;
@@ -174,6 +174,12 @@ void block(const Problem& pr, const gemm::native::SgemmBlocking& blk, int p0, in
 
 }  // namespace
 
+int gemm_tasks(const PackedGemm& gemm, int m, int n, int k, int threads) {
+  const double kmacs = double(m) * n * k / 1000.0;
+  const int min_kmacs = std::max(1, gemm.blocking.min_task_kmacs);
+  return std::max(1, std::min<int>(threads, std::max(1.0, kmacs / min_kmacs)));
+}
+
 int covered_columns(const SgemmUkernel& kernel, int n) {
   const int full = n / kernel.nr * kernel.nr;
   return full + (n > full ? covering_kernel(kernel, n - full).nr : 0);
@@ -194,9 +200,7 @@ void gemm_packed_a(const PackedGemm& gemm, const PackedMatrix& a, const float* b
   activation_bounds(epilogue.activation, pr.lo, pr.hi);
   pr.has_epilogue = epilogue.bias != nullptr || epilogue.activation != Activation::kNone;
   const int col_panels = (n + kern.nr - 1) / kern.nr;
-  const double kmacs = double(a.m()) * n * a.k() / 1000.0;
-  const int min_kmacs = std::max(1, gemm.blocking.min_task_kmacs);
-  int tasks = std::min<int>(pool.threads(), std::max(1.0, kmacs / min_kmacs));
+  int tasks = gemm_tasks(gemm, a.m(), n, a.k(), pool.threads());
   const bool split_cols = col_panels >= 2 * tasks || a.panels() < tasks;
   tasks = std::max(1, std::min(tasks, split_cols ? col_panels : a.panels()));
   const int kc = a.kc();

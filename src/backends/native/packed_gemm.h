@@ -83,6 +83,10 @@ struct PackedGemm {
 // vector kernels.
 PackedGemm default_packed_gemm();
 
+// The threads worth waking for an M x N x K product: at most `threads`, one per
+// blocking.min_task_kmacs thousand multiply-adds, at least one.
+int gemm_tasks(const PackedGemm& gemm, int m, int n, int k, int threads);
+
 // The columns the GEMM computes for n columns of C: full NR-wide panels, then the narrowest of
 // the kernel's tiles that covers the rest.
 int covered_columns(const gemm::native::SgemmUkernel& kernel, int n);

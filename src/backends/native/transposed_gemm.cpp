@@ -1,6 +1,7 @@
 #include "backends/native/transposed_gemm.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace libscout::native_nn {
 
@@ -41,10 +42,12 @@ void gemm_transposed(const PackedGemm& gemm, const PackedColumns& a, const float
   float lo = 0, hi = 0;
   activation_bounds(epilogue.activation, lo, hi);
   const int pixel_panels = (n + mr - 1) / mr;
-  const double kmacs = double(m) * n * k / 1000.0;
-  const int min_kmacs = std::max(1, gemm.blocking.min_task_kmacs);
-  const int tasks = std::max(1, std::min({pool.threads(), pixel_panels,
-                                          static_cast<int>(std::max(1.0, kmacs / min_kmacs))}));
+  const int tasks = std::min(pixel_panels, gemm_tasks(gemm, m, n, k, pool.threads()));
+  // Task t's pixel panels.
+  auto panels_of = [&](std::size_t t) {
+    return std::pair<int, int>(static_cast<int>(t * pixel_panels / tasks),
+                               static_cast<int>((t + 1) * pixel_panels / tasks));
+  };
   // Weight panels per block: as many floats as the A block of the BLIS loops (sized for L2).
   const long budget = static_cast<long>(gemm.blocking.mc) * gemm.blocking.kc;
   const int block = static_cast<int>(std::max(1L, budget / (static_cast<long>(k) * nr + 1)));
@@ -52,8 +55,7 @@ void gemm_transposed(const PackedGemm& gemm, const PackedColumns& a, const float
   const std::size_t panel_floats = static_cast<std::size_t>(mr) * k;
   float* pixels = scratch.task_buffer(0, panel_floats * pixel_panels + 16);
   auto pack = [&](std::size_t t) {
-    const int i0 = static_cast<int>(t * pixel_panels / tasks);
-    const int i1 = static_cast<int>((t + 1) * pixel_panels / tasks);
+    const auto [i0, i1] = panels_of(t);
     for (int i = i0; i < i1; ++i) {
       pack_pixels(*gemm.simd, b, ldb, k, i * mr, std::min(mr, n - i * mr), mr,
                   pixels + i * panel_floats);
@@ -61,8 +63,7 @@ void gemm_transposed(const PackedGemm& gemm, const PackedColumns& a, const float
   };
   pool.parallel_for(static_cast<std::size_t>(tasks), pack);
   auto run = [&](std::size_t t) {
-    const int i0 = static_cast<int>(t * pixel_panels / tasks);
-    const int i1 = static_cast<int>((t + 1) * pixel_panels / tasks);
+    const auto [i0, i1] = panels_of(t);
     alignas(64) float tile[gemm::native::kMaxUkernelTile];
     for (int q0 = 0; q0 < a.panels(); q0 += block) {
       const int q1 = std::min(a.panels(), q0 + block);

@@ -17,7 +17,6 @@ struct Zmm {
   using V = __m512;
   static constexpr int kLanes = 16;
   static V zero() { return _mm512_setzero_ps(); }
-  static V load(const float* p) { return _mm512_load_ps(p); }
   static V loadu(const float* p) { return _mm512_loadu_ps(p); }
   static void storeu(float* p, V v) { _mm512_storeu_ps(p, v); }
   static V splat(float x) { return _mm512_set1_ps(x); }
