@@ -108,9 +108,10 @@ TEST_P(SgemmUkernelTest, EpilogueMatchesReferenceKernel) {
   std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
   for (size_t kc : {1, 17, 300}) {
     for (float beta : {0.0f, 1.0f}) {
-      for (bool with_bias : {false, true}) {
+      for (int with_bias_and_ldb = 0; with_bias_and_ldb < 4; ++with_bias_and_ldb) {
+        const bool with_bias = (with_bias_and_ldb & 1) != 0;
         // B packed (rows NR apart) or in place (rows wider, not aligned).
-        const size_t ldb = with_bias ? nr : nr + 3;
+        const size_t ldb = (with_bias_and_ldb & 2) != 0 ? nr + 3 : nr;
         AlignedFloats a(kc * mr + 1), b(kc * ldb + 1);
         for (size_t i = 0; i < kc * mr; ++i) a.get()[i] = dist(rng);
         for (size_t i = 0; i < kc * ldb; ++i) b.get()[i] = dist(rng);
@@ -127,6 +128,7 @@ TEST_P(SgemmUkernelTest, EpilogueMatchesReferenceKernel) {
                 std::min(std::max(expected[i * nr + j] + (with_bias ? bias[i] : 0.0f), 0.0f), 6.0f);
             ASSERT_NEAR(actual[i * nr + j], want, 1e-4f * (1 + kc / 64.0f))
                 << kernel.name << " kc=" << kc << " beta=" << beta << " bias=" << with_bias
+                << " ldb=" << ldb
                 << " at (" << i << ", " << j << ")";
           }
         }
