@@ -94,7 +94,7 @@ struct Problem {
   Epilogue epilogue;
   float lo, hi;  // the activation's clamp
   bool has_epilogue;
-  bool b_in_place;  // full column panels read B where it is (see gemm_packed_a)
+  bool b_in_place;  // full column panels read B where it is (see make_problem)
 
   void finish(int row0, int rows, int cols, float* tile, std::size_t ld) const {
     if (!has_epilogue) return;
@@ -185,11 +185,11 @@ int covered_columns(const SgemmUkernel& kernel, int n) {
   return full + (n > full ? covering_kernel(kernel, n - full).nr : 0);
 }
 
-void gemm_packed_a(const PackedGemm& gemm, const PackedMatrix& a, const float* b, std::size_t ldb,
-                   int n, float* c, std::size_t ldc, const Epilogue& epilogue,
-                   gemm::native::ThreadPool& pool, GemmScratch& scratch) {
+namespace {
+
+Problem make_problem(const PackedGemm& gemm, const PackedMatrix& a, const float* b, std::size_t ldb,
+                     int n, float* c, std::size_t ldc, const Epilogue& epilogue) {
   const SgemmUkernel& kern = *gemm.kernel;
-  if (a.m() == 0 || n == 0) return;
   Problem pr{&kern, gemm.simd, &a, b, ldb, n, c, ldc, epilogue, 0.0f, 0.0f, false, false};
   // B in place: packing a panel of B costs about what a tile of it does, so with few row panels of
   // A to share it, reading B's rows where they are is cheaper (Zen 5, 1 thread: MobileNet v1's
@@ -199,15 +199,37 @@ void gemm_packed_a(const PackedGemm& gemm, const PackedMatrix& a, const float* b
                   a.panels() <= kInPlaceMaxRowPanels;
   activation_bounds(epilogue.activation, pr.lo, pr.hi);
   pr.has_epilogue = epilogue.bias != nullptr || epilogue.activation != Activation::kNone;
+  return pr;
+}
+
+}  // namespace
+
+std::size_t gemm_buffer_floats(const PackedGemm& gemm, const PackedMatrix& a) {
+  const int nr = gemm.kernel->nr;
+  const int nc = std::max(nr, gemm.blocking.nc / nr * nr);
+  return static_cast<std::size_t>(a.kc()) * (nc + nr);
+}
+
+void gemm_packed_a_serial(const PackedGemm& gemm, const PackedMatrix& a, const float* b,
+                          std::size_t ldb, int n, float* c, std::size_t ldc,
+                          const Epilogue& epilogue, float* buf) {
+  if (a.m() == 0 || n == 0) return;
+  const Problem pr = make_problem(gemm, a, b, ldb, n, c, ldc, epilogue);
+  block(pr, gemm.blocking, 0, a.panels(), 0, n, buf);
+}
+
+void gemm_packed_a(const PackedGemm& gemm, const PackedMatrix& a, const float* b, std::size_t ldb,
+                   int n, float* c, std::size_t ldc, const Epilogue& epilogue,
+                   gemm::native::ThreadPool& pool, GemmScratch& scratch) {
+  const SgemmUkernel& kern = *gemm.kernel;
+  if (a.m() == 0 || n == 0) return;
+  const Problem pr = make_problem(gemm, a, b, ldb, n, c, ldc, epilogue);
   const int col_panels = (n + kern.nr - 1) / kern.nr;
   int tasks = gemm_tasks(gemm, a.m(), n, a.k(), pool.threads());
   const bool split_cols = col_panels >= 2 * tasks || a.panels() < tasks;
   tasks = std::max(1, std::min(tasks, split_cols ? col_panels : a.panels()));
-  const int kc = a.kc();
-  const int nc = std::max(kern.nr, gemm.blocking.nc / kern.nr * kern.nr);
-  const std::size_t buf_floats = static_cast<std::size_t>(kc) * (nc + kern.nr);
   std::vector<float*> bufs(tasks);
-  for (int t = 0; t < tasks; ++t) bufs[t] = scratch.task_buffer(t, buf_floats);
+  for (int t = 0; t < tasks; ++t) bufs[t] = scratch.task_buffer(t, gemm_buffer_floats(gemm, a));
   auto run = [&](std::size_t t) {
     const int total = split_cols ? col_panels : a.panels();
     const int lo = static_cast<int>(t * total / tasks), hi = static_cast<int>((t + 1) * total / tasks);

@@ -98,4 +98,11 @@ void gemm_packed_a(const PackedGemm& gemm, const PackedMatrix& a, const float* b
                    int n, float* c, std::size_t ldc, const Epilogue& epilogue,
                    gemm::native::ThreadPool& pool, GemmScratch& scratch);
 
+// The same product on the calling thread only, with `buf` (gemm_buffer_floats floats) for the
+// packing of B; for callers that run many independent products in parallel.
+std::size_t gemm_buffer_floats(const PackedGemm& gemm, const PackedMatrix& a);
+void gemm_packed_a_serial(const PackedGemm& gemm, const PackedMatrix& a, const float* b,
+                          std::size_t ldb, int n, float* c, std::size_t ldc,
+                          const Epilogue& epilogue, float* buf);
+
 }  // namespace libscout::native_nn

@@ -79,17 +79,43 @@ struct DirectConvRows {
   long out_plane;
 };
 
-// Winograd F(4x4, 3x3) transforms over `lanes` independent 6x6 (input) or 6x6 -> 4x4 (output)
-// tiles at once, lane-interleaved: element e of lane l at [e * lanes + l].
-//   input:  v = B^T d B       (d: 36 x lanes in, v: 36 x lanes out)
-//   output: y = A^T m A       (m: 36 x lanes in, element e at m + e * m_stride; y: 16 x lanes
-//           out), plus bias per lane, then the clamp.
-struct WinogradOutputArgs {
+// Winograd F(4x4, 3x3) transforms of the tiles [0, count) of one tile row, one channel,
+// vectorized across the tiles (tile l is lane l of a chunk of `lanes`).
+// Input, v = B^T d B: the padded input is given as four phase planes (phase q holds the padded
+// columns 4k + q at column k), so that element (i, j) of tile l is
+//   phase[(j % 4) * phase_stride + i * pitch + j / 4 + l];
+// element xi = i * 6 + j of V of tile l is written to v[xi * point_stride + l]. Whole vectors are
+// loaded and stored: count rounded up to the vector width is read and written.
+struct WinogradInputRow {
+  const float* phase;
+  long phase_stride, pitch;
+  int count;
+  float* v;
+  long point_stride;
+};
+
+// The phase planes of one channel's padded input rows [y0, y0 + rows) (padded row y is input row
+// y - pad_top, padded column x input column x - pad_left, zero outside the input): phase q, row r,
+// column k at phase[q * phase_stride + r * pitch + k] = padded (y0 + r, 4k + q), for k < pitch
+// (a multiple of the vector width).
+struct WinogradPhaseRows {
+  const float* in;
+  int in_h, in_w, pad_top, pad_left, y0, rows;
+  float* phase;
+  long phase_stride, pitch;
+};
+
+// Output, y = A^T m A + bias, then the clamp: element xi of M of tile l at
+// m[xi * point_stride + l] (read in whole vectors, as above); output (i, j) of tile l goes to
+// out[i * out_stride + 4 * l + j] for the rows i < rows and the columns 4 * l + j < cols only.
+struct WinogradOutputRow {
   const float* m;
-  long m_stride;
-  float* y;
-  const float* bias;  // per lane (may be null)
-  float lo, hi;
+  long point_stride;
+  int count;
+  float bias, lo, hi;
+  float* out;
+  long out_stride;
+  int rows, cols;
 };
 
 // Bias per row (may be null) and the clamp over a rows x cols tile of C (row stride ldc).
@@ -141,14 +167,15 @@ struct GemvArgs {
 
 struct SimdKernels {
   const char* name;      // "avx2", "avx512", "neon", "portable"
-  int lanes;             // floats per vector, and tiles per call of the Winograd transforms
+  int lanes;             // floats per vector
   void (*depthwise3x3)(const DepthwisePlane& p);
   // The same window's maximum (w and bias unused; the plane's padding holds the lowest float).
   void (*maxpool3x3)(const DepthwisePlane& p);
   void (*direct3x3)(const DirectConvRows& a);
   void (*depthwise_blocked)(const DepthwiseBlock& b);
-  void (*winograd_input)(const float* d, float* v);
-  void (*winograd_output)(const WinogradOutputArgs& a);
+  void (*winograd_phases)(const WinogradPhaseRows& a);
+  void (*winograd_input_row)(const WinogradInputRow& a);
+  void (*winograd_output_row)(const WinogradOutputRow& a);
   void (*tile_epilogue)(const TileEpilogue& e);
   void (*transposed_epilogue)(const TransposedTile& t);
   void (*gemv)(const GemvArgs& a);

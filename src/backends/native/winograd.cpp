@@ -13,7 +13,6 @@ constexpr double kG[6][3] = {{1.0 / 4, 0, 0},
                              {1.0 / 24, -1.0 / 12, 1.0 / 6},
                              {0, 0, 1}};
 constexpr int kPoints = 36;
-constexpr int kMaxLanes = 16;
 
 }  // namespace
 
@@ -42,148 +41,139 @@ bool winograd_applies(const Graph& g, const Layer& l) {
 
 namespace {
 
+constexpr std::size_t kBlockBytes = std::size_t{1} << 22;  // V and M of one block of tiles
+
+std::size_t round16(std::size_t floats) { return (floats + 15) / 16 * 16; }
+
 class WinogradConv final : public LayerKernel {
  public:
   WinogradConv(const Graph& g, const Layer& l, const KernelEnv& env)
       : layer_(l), env_(env), in_(g.input_shape(l)), out_(g.output_shape(l)) {
-    mr_ = env.gemm.kernel->mr;
-    nr_ = env.gemm.kernel->nr;
+    const int nr = env.gemm.kernel->nr;
     lanes_ = env.simd->lanes;
-    cin_ = in_.c;
-    cout_pad_ = (out_.c + nr_ - 1) / nr_ * nr_;
     tiles_w_ = (out_.w + 3) / 4;
     tiles_h_ = (out_.h + 3) / 4;
-    tiles_ = in_.n * tiles_h_ * tiles_w_;
-    // A block of tiles: its V and M (36 x tiles x channels each) about 2 MiB, a multiple of MR.
-    const std::size_t per_tile = kPoints * sizeof(float) * (cin_ + cout_pad_);
-    const int fit = static_cast<int>(std::max<std::size_t>(1, (2u << 20) / per_tile));
-    block_ = std::max(mr_, std::min(fit, tiles_ + mr_ - 1) / mr_ * mr_);
+    per_image_ = tiles_h_ * tiles_w_;
+    tiles_ = in_.n * per_image_;
+    const std::size_t per_tile = kPoints * sizeof(float) * (in_.c + out_.c);
+    const int fit = static_cast<int>(kBlockBytes / per_tile) / nr * nr;
+    block_ = std::min(tiles_, std::max(nr, fit));
+    ld_ = static_cast<int>(round16(block_ + lanes_));
+    pitch_ = (tiles_w_ + 1 + 2 * lanes_ - 1) / lanes_ * lanes_;
+    band_rows_ = 4 * std::min(tiles_h_, (block_ + tiles_w_ - 1) / tiles_w_ + 1) + 2;
     transform_weights();
     activation_bounds(l.conv().activation, lo_, hi_);
-    bias_ = allocate_floats(cout_pad_ + kMaxLanes);
-    if (!l.bias.empty()) std::copy_n(l.bias.data(), out_.c, bias_.get());
+    bias_.assign(out_.c, 0.0f);
+    if (!l.bias.empty()) std::copy_n(l.bias.data(), out_.c, bias_.data());
+    task_floats_ = round16(4 * phase_stride()) +
+                   round16(gemm_buffer_floats(env.gemm, u_[0]));
   }
 
   std::size_t workspace_bytes() const override {
-    return sizeof(float) * kPoints * static_cast<std::size_t>(block_) * (cin_ + cout_pad_);
+    return sizeof(float) * (v_floats() + m_floats() + task_floats_ * env_.pool->threads());
   }
 
   void run(const ExecContext& ctx) override {
     float* v = ctx.workspace;
-    float* m = v + static_cast<std::size_t>(kPoints) * block_ * cin_;
+    float* m = v + v_floats();
+    float* tasks = m + m_floats();
     for (int t0 = 0; t0 < tiles_; t0 += block_) {
       const int count = std::min(block_, tiles_ - t0);
-      input_transform(ctx.data(layer_.inputs[0]), t0, count, v);
-      multiply(v, m, count);
+      input_transform(ctx.data(layer_.inputs[0]), t0, count, v, tasks);
+      multiply(v, m, count, tasks);
       output_transform(m, t0, count, ctx.data(layer_.output));
     }
   }
 
  private:
-  // U[xi] (Cin x Cout) as NR-wide panels over the whole depth: [xi][panel][cin][NR].
+  // Floats between the points of V and of M: one cache line more than their rows, so that the 36
+  // rows of one column a transform reads or writes do not all fall into one cache set.
+  std::size_t v_point() const { return static_cast<std::size_t>(in_.c) * ld_ + 16; }
+  std::size_t m_point() const { return static_cast<std::size_t>(out_.c) * ld_ + 16; }
+  std::size_t v_floats() const { return kPoints * v_point(); }
+  std::size_t m_floats() const { return kPoints * m_point(); }
+  std::size_t phase_stride() const { return static_cast<std::size_t>(band_rows_) * pitch_; }
+
+  // U[xi] (Cout x Cin, the GEMM's A) packed into the micro-kernel's panels, one matrix per point.
   void transform_weights() {
-    const int panels = cout_pad_ / nr_;
-    const std::size_t per_point = static_cast<std::size_t>(panels) * cin_ * nr_;
-    u_ = allocate_floats(kPoints * per_point);
-    for (int oc = 0; oc < out_.c; ++oc) {
-      for (int ic = 0; ic < cin_; ++ic) {
-        const auto t = winograd_weight_transform(layer_.weight.data() + (oc * cin_ + ic) * 9);
-        float* dst = u_.get() + (static_cast<std::size_t>(oc / nr_) * cin_ + ic) * nr_ + oc % nr_;
-        for (int xi = 0; xi < kPoints; ++xi) dst[xi * per_point] = static_cast<float>(t[xi]);
+    const int cin = in_.c, cout = out_.c;
+    std::vector<float> ut(std::size_t{kPoints} * cout * cin);
+    for (int oc = 0; oc < cout; ++oc) {
+      for (int ic = 0; ic < cin; ++ic) {
+        const auto t = winograd_weight_transform(layer_.weight.data() + (oc * cin + ic) * 9);
+        for (int xi = 0; xi < kPoints; ++xi) {
+          ut[(static_cast<std::size_t>(xi) * cout + oc) * cin + ic] = static_cast<float>(t[xi]);
+        }
       }
+    }
+    for (int xi = 0; xi < kPoints; ++xi) {
+      u_.emplace_back(ut.data() + static_cast<std::size_t>(xi) * cout * cin, cout, cin, cin,
+                      env_.gemm.kernel->mr, env_.gemm.blocking.kc);
     }
   }
 
-  // The 6x6 input patch of `tile` (global index) in channel c, lane-interleaved into d.
-  void gather(const float* x, int tile, int c, int lane, float* d) const {
-    const int per_image = tiles_h_ * tiles_w_, n = tile / per_image, r = tile % per_image;
-    const int iy0 = r / tiles_w_ * 4 - layer_.conv().pad_top;
-    const int ix0 = r % tiles_w_ * 4 - layer_.conv().pad_left;
-    const float* plane = x + (static_cast<std::size_t>(n) * cin_ + c) * in_.plane();
-    for (int i = 0; i < 6; ++i) {
-      const int iy = iy0 + i;
-      const bool row_in = iy >= 0 && iy < in_.h;
-      for (int j = 0; j < 6; ++j) {
-        const int ix = ix0 + j;
-        const bool in = row_in && ix >= 0 && ix < in_.w;
-        d[(i * 6 + j) * lanes_ + lane] = in ? plane[static_cast<std::size_t>(iy) * in_.w + ix] : 0.0f;
-      }
+  // Calls fn(n, ty, tx, count, column) for each run of tiles of one tile row among the tiles
+  // [t0, t0 + count): image n, tile row ty, tiles [tx, tx + count), at `column` of the block.
+  template <typename Fn>
+  void for_each_span(int t0, int count, Fn&& fn) const {
+    for (int t = t0; t < t0 + count;) {
+      const int n = t / per_image_, r = t % per_image_, ty = r / tiles_w_, tx = r % tiles_w_;
+      const int len = std::min(tiles_w_ - tx, t0 + count - t);
+      fn(n, ty, tx, len, t - t0);
+      t += len;
     }
   }
 
-  void input_transform(const float* x, int t0, int count, float* v) const {
-    const int panels = block_ / mr_;
-    parallel_chunks(*env_.pool, cin_, [&](int, int c0, int c1) {
-      alignas(64) float d[kPoints * kMaxLanes], vt[kPoints * kMaxLanes];
+  // V[xi] (Cin x block, row stride ld_) for the tiles [t0, t0 + count).
+  void input_transform(const float* x, int t0, int count, float* v, float* tasks) const {
+    const int first = t0 / per_image_, last = (t0 + count - 1) / per_image_;
+    parallel_chunks(*env_.pool, in_.c, [&](int task, int c0, int c1) {
+      float* phases = tasks + task * task_floats_;
       for (int c = c0; c < c1; ++c) {
-        for (int t = 0; t < block_; t += lanes_) {
-          for (int l = 0; l < lanes_; ++l) {
-            if (t + l < count) {
-              gather(x, t0 + t + l, c, l, d);
-            } else {
-              for (int e = 0; e < kPoints; ++e) d[e * lanes_ + l] = 0.0f;
-            }
-          }
-          env_.simd->winograd_input(d, vt);
-          for (int l = 0; l < lanes_ && t + l < block_; ++l) {
-            const int tile = t + l;
-            float* dst = v + (static_cast<std::size_t>(tile / mr_) * cin_ + c) * mr_ + tile % mr_;
-            for (int e = 0; e < kPoints; ++e) {
-              dst[static_cast<std::size_t>(e) * panels * cin_ * mr_] = vt[e * lanes_ + l];
-            }
-          }
+        for (int n = first; n <= last; ++n) {
+          // The tile rows of image n in this block, packed once for all their spans.
+          const int b = std::max(t0, n * per_image_) - n * per_image_;
+          const int e = std::min(t0 + count, (n + 1) * per_image_) - n * per_image_;
+          const int ty0 = b / tiles_w_, ty1 = (e - 1) / tiles_w_ + 1;
+          env_.simd->winograd_phases({x + (static_cast<std::size_t>(n) * in_.c + c) * in_.plane(),
+                                      in_.h, in_.w, layer_.conv().pad_top,
+                                      layer_.conv().pad_left, 4 * ty0, 4 * (ty1 - ty0) + 2, phases,
+                                      static_cast<long>(phase_stride()), pitch_});
+          for_each_span(n * per_image_ + b, e - b, [&](int, int ty, int tx, int len, int col) {
+            const int column = col + (n * per_image_ + b - t0);
+            env_.simd->winograd_input_row(
+                {phases + static_cast<std::size_t>(4 * (ty - ty0)) * pitch_ + tx,
+                 static_cast<long>(phase_stride()), pitch_, len,
+                 v + static_cast<std::size_t>(c) * ld_ + column,
+                 static_cast<long>(v_point())});
+          });
         }
       }
     });
   }
 
-  // M[xi] (block x Cout_pad) = V[xi] U[xi], one task per point.
-  void multiply(const float* v, float* m, int count) const {
-    const auto& kern = *env_.gemm.kernel;
-    const int row_panels = (count + mr_ - 1) / mr_, col_panels = cout_pad_ / nr_;
-    const int kc_max = std::max(8, env_.gemm.blocking.kc);
-    const int slices = (cin_ + kc_max - 1) / kc_max, kc = (cin_ + slices - 1) / slices;
-    auto point = [&](std::size_t xi) {
-      const float* a = v + xi * (block_ / mr_) * static_cast<std::size_t>(cin_) * mr_;
-      const float* b = u_.get() + xi * col_panels * static_cast<std::size_t>(cin_) * nr_;
-      float* c = m + xi * static_cast<std::size_t>(block_) * cout_pad_;
-      for (int k0 = 0; k0 < cin_; k0 += kc) {
-        const int kcb = std::min(kc, cin_ - k0);
-        for (int jp = 0; jp < col_panels; ++jp) {
-          const float* bp = b + (static_cast<std::size_t>(jp) * cin_ + k0) * nr_;
-          for (int ip = 0; ip < row_panels; ++ip) {
-            kern.fn(kcb, a + (static_cast<std::size_t>(ip) * cin_ + k0) * mr_, bp,
-                    c + static_cast<std::size_t>(ip) * mr_ * cout_pad_ + jp * nr_, cout_pad_,
-                    k0 == 0 ? 0.0f : 1.0f);
-          }
-        }
+  // M[xi] (Cout x block) = U[xi] V[xi], the 36 products split between the tasks.
+  void multiply(const float* v, float* m, int count, float* tasks) const {
+    const std::size_t phases = round16(4 * phase_stride());
+    parallel_chunks(*env_.pool, kPoints, [&](int task, int p0, int p1) {
+      float* buf = tasks + task * task_floats_ + phases;
+      for (int xi = p0; xi < p1; ++xi) {
+        gemm_packed_a_serial(env_.gemm, u_[xi], v + xi * v_point(), ld_, count, m + xi * m_point(),
+                             ld_, {}, buf);
       }
-    };
-    env_.pool->parallel_for(static_cast<std::size_t>(kPoints), point);
+    });
   }
 
   void output_transform(const float* m, int t0, int count, float* y) const {
-    parallel_chunks(*env_.pool, count, [&](int, int b, int e) {
-      alignas(64) float out[16 * kMaxLanes];
-      for (int t = b; t < e; ++t) {
-        const int tile = t0 + t, per_image = tiles_h_ * tiles_w_;
-        const int n = tile / per_image, r = tile % per_image;
-        const int oy0 = r / tiles_w_ * 4, ox0 = r % tiles_w_ * 4;
-        const int rows = std::min(4, out_.h - oy0), cols = std::min(4, out_.w - ox0);
-        for (int oc = 0; oc < out_.c; oc += lanes_) {
-          WinogradOutputArgs args{m + static_cast<std::size_t>(t) * cout_pad_ + oc,
-                                  static_cast<long>(block_) * cout_pad_, out,
-                                  bias_.get() + oc, lo_, hi_};
-          env_.simd->winograd_output(args);
-          const int lanes = std::min(lanes_, out_.c - oc);
-          for (int l = 0; l < lanes; ++l) {
-            float* dst = y + ((static_cast<std::size_t>(n) * out_.c + oc + l) * out_.h + oy0) *
-                                 out_.w + ox0;
-            for (int i = 0; i < rows; ++i) {
-              for (int j = 0; j < cols; ++j) dst[i * out_.w + j] = out[(i * 4 + j) * lanes_ + l];
-            }
-          }
-        }
+    parallel_chunks(*env_.pool, out_.c, [&](int, int c0, int c1) {
+      for (int oc = c0; oc < c1; ++oc) {
+        for_each_span(t0, count, [&](int n, int ty, int tx, int len, int col) {
+          float* plane = y + (static_cast<std::size_t>(n) * out_.c + oc) * out_.plane();
+          env_.simd->winograd_output_row(
+              {m + static_cast<std::size_t>(oc) * ld_ + col, static_cast<long>(m_point()), len,
+               bias_[oc], lo_, hi_, plane + static_cast<std::size_t>(4 * ty) * out_.w + 4 * tx,
+               out_.w, std::min(4, out_.h - 4 * ty), std::min(4 * len, out_.w - 4 * tx)});
+        });
       }
     });
   }
@@ -191,10 +181,12 @@ class WinogradConv final : public LayerKernel {
   const Layer& layer_;
   KernelEnv env_;
   Shape in_, out_;
-  int mr_ = 1, nr_ = 1, lanes_ = 1, cin_ = 0, cout_pad_ = 0;
-  int tiles_w_ = 0, tiles_h_ = 0, tiles_ = 0, block_ = 0;
+  int lanes_ = 1, tiles_w_ = 0, tiles_h_ = 0, per_image_ = 0, tiles_ = 0, block_ = 0;
+  int ld_ = 0, pitch_ = 0, band_rows_ = 0;
+  std::size_t task_floats_ = 0;
   float lo_ = 0, hi_ = 0;
-  std::unique_ptr<float[], AlignedFree> u_, bias_;
+  std::vector<float> bias_;
+  std::vector<PackedMatrix> u_;
 };
 
 }  // namespace
