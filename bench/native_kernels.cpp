@@ -33,7 +33,9 @@ const ConvCase kCases[] = {
     {"mobilenet_v1/block3.pw", {1, 128, 56, 56}, 128, 1, 1, 0, 1},
     {"mobilenet_v1/block7.pw", {1, 512, 14, 14}, 512, 1, 1, 0, 1},
     {"mobilenet_v1/block13.pw", {1, 1024, 7, 7}, 1024, 1, 1, 0, 1},
+    {"resnet18/conv1", {1, 3, 224, 224}, 64, 7, 2, 3, 1},
     {"resnet18/layer1.conv", {1, 64, 56, 56}, 64, 3, 1, 1, 1},
+    {"resnet18/layer2.0.conv1", {1, 64, 56, 56}, 128, 3, 2, 1, 1},
     {"resnet18/layer3.conv", {1, 256, 14, 14}, 256, 3, 1, 1, 1},
     {"resnet18/layer4.conv", {1, 512, 7, 7}, 512, 3, 1, 1, 1},
 };

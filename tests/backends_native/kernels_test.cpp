@@ -154,6 +154,12 @@ TEST(NativeKernels, GemmConvMatchesReference) {
       {{2, 3, 23, 23}, square_conv(16, 7, 2, 3)},     {{1, 700, 3, 5}, square_conv(13, 1, 1, 0)},
       {{1, 6, 8, 8}, square_conv(12, 3, 1, 1, 6)},    {{1, 16, 9, 9}, square_conv(24, 1, 2, 0)},
       {{1, 8, 7, 7}, square_conv(6, 3, 1, 1)},        {{1, 5, 40, 41}, square_conv(17, 1, 1, 0)},
+      // Lowered by bands of output rows on each thread (lowering.h), odd widths, strides 2 and 3,
+      // dilation, one-sided padding.
+      {{1, 3, 100, 97}, square_conv(20, 7, 2, 3)},    {{1, 32, 48, 48}, square_conv(24, 3, 2, 1)},
+      {{1, 16, 90, 91}, square_conv(24, 5, 3, 2)},    {{1, 64, 40, 40}, square_conv(15, 3, 1, 1)},
+      {{1, 8, 30, 31}, square_conv(16, 3, 1, 2, 1, 2)},
+      {{1, 24, 41, 40}, padded(square_conv(16, 3, 2, 0), 0, 1, 2, 0)},
   };
   for (const Case& c : cases) {
     for (Activation act : kActivations) {

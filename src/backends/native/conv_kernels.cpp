@@ -4,7 +4,7 @@
 #include <cstring>
 #include <vector>
 
-#include "backends/gemm/gemm_backend.h"
+#include "backends/native/lowering.h"
 #include "backends/native/plane_layout.h"
 #include "backends/native/transposed_gemm.h"
 #include "backends/native/winograd.h"
@@ -63,12 +63,18 @@ ConvAlgorithm choose_conv_algorithm(const Graph& g, const Layer& l,
 namespace {
 
 // Convolution as GEMM per image and group: weights (Cout/groups x Cin/groups*KH*KW) packed once;
-// the activations are B as they are (1x1, stride 1, no padding) or after im2col. Transposed: the
-// same product as C^T = B^T A^T (transposed_gemm.h).
+// the activations are B as they are (1x1, stride 1, no padding) or lowered (lowering.h). Lowered
+// with enough output rows, bands of rows are lowered and multiplied on each thread, each band's
+// B in L2; otherwise the whole lowered plane goes through the threaded GEMM. Transposed: the same
+// product as C^T = B^T A^T (transposed_gemm.h).
 class GemmConv final : public LayerKernel {
  public:
   GemmConv(const Graph& g, const Layer& l, const KernelEnv& env, bool transposed)
-      : layer_(l), env_(env), in_(g.input_shape(l)), out_(g.output_shape(l)) {
+      : layer_(l),
+        env_(env),
+        in_(g.input_shape(l)),
+        out_(g.output_shape(l)),
+        lowering_({1, in_.c / l.conv().groups, in_.h, in_.w}, out_, l.conv()) {
     const Conv2dParams& p = l.conv();
     cin_g_ = in_.c / p.groups;
     cout_g_ = out_.c / p.groups;
@@ -82,10 +88,21 @@ class GemmConv final : public LayerKernel {
         weights_.emplace_back(w, cout_g_, k_, k_, env.gemm.kernel->mr, env.gemm.blocking.kc);
       }
     }
+    const std::size_t row_bytes = sizeof(float) * k_ * out_.w;
+    band_rows_ = std::clamp(static_cast<int>(kBandBytes / row_bytes), 1, out_.h);
+    const int bands = (out_.h + band_rows_ - 1) / band_rows_;
+    banded_ = lowered_ && !transposed && bands >= 2 * env.pool->threads();
+    if (banded_) {
+      task_floats_ = round_up16(static_cast<std::size_t>(k_) * band_rows_ * out_.w) +
+                     round_up16(gemm_buffer_floats(env.gemm, weights_[0]));
+    }
   }
 
   std::size_t workspace_bytes() const override {
-    return lowered_ ? sizeof(float) * static_cast<std::size_t>(k_) * out_.plane() : 0;
+    if (!lowered_) return 0;
+    const std::size_t phases = round_up16(lowering_.phase_floats());
+    if (banded_) return sizeof(float) * (phases + task_floats_ * env_.pool->threads());
+    return sizeof(float) * (phases + static_cast<std::size_t>(k_) * out_.plane());
   }
 
   void run(const ExecContext& ctx) override {
@@ -96,31 +113,66 @@ class GemmConv final : public LayerKernel {
       for (int grp = 0; grp < p.groups; ++grp) {
         const float* in = x + (static_cast<std::size_t>(n) * in_.c + grp * cin_g_) * in_.plane();
         float* out = y + (static_cast<std::size_t>(n) * out_.c + grp * cout_g_) * out_.plane();
-        const float* b = in;
-        if (lowered_) {
-          im2col(in, cin_g_, in_.h, in_.w, p, out_.h, out_.w, ctx.workspace);
-          b = ctx.workspace;
-        }
         const Epilogue e{layer_.bias.empty() ? nullptr : layer_.bias.data() + grp * cout_g_,
                          p.activation};
-        const int pixels = static_cast<int>(out_.plane());
-        if (!columns_.empty()) {
-          gemm_transposed(env_.gemm, columns_[grp], b, pixels, pixels, out, pixels, e, *env_.pool,
-                          *env_.scratch);
+        if (!lowered_) {
+          multiply(grp, in, out, e);
+          continue;
+        }
+        float* phases = ctx.workspace;
+        float* rest = phases + round_up16(lowering_.phase_floats());
+        lowering_.split(*env_.simd, in, phases, *env_.pool);
+        const float* source = lowering_.phase_floats() > 0 ? phases : in;
+        if (banded_) {
+          run_bands(grp, source, out, e, rest);
         } else {
-          gemm_packed_a(env_.gemm, weights_[grp], b, pixels, pixels, out, pixels, e, *env_.pool,
-                        *env_.scratch);
+          lowering_.fill(*env_.simd, source, 0, out_.h, rest);
+          multiply(grp, rest, out, e);
         }
       }
     }
   }
 
  private:
+  static constexpr std::size_t kBandBytes = 256 << 10;  // one band's lowered B
+  static std::size_t round_up16(std::size_t floats) { return (floats + 15) / 16 * 16; }
+
+  // C = W B for the whole plane, B (K x pixels) at b, on the pool's threads.
+  void multiply(int grp, const float* b, float* out, const Epilogue& e) const {
+    const int pixels = static_cast<int>(out_.plane());
+    if (!columns_.empty()) {
+      gemm_transposed(env_.gemm, columns_[grp], b, pixels, pixels, out, pixels, e, *env_.pool,
+                      *env_.scratch);
+    } else {
+      gemm_packed_a(env_.gemm, weights_[grp], b, pixels, pixels, out, pixels, e, *env_.pool,
+                    *env_.scratch);
+    }
+  }
+
+  // Bands of band_rows_ output rows, each lowered and multiplied by one task.
+  void run_bands(int grp, const float* source, float* out, const Epilogue& e,
+                 float* tasks) const {
+    const int bands = (out_.h + band_rows_ - 1) / band_rows_;
+    parallel_chunks(*env_.pool, bands, [&](int task, int b0, int b1) {
+      float* b = tasks + task * task_floats_;
+      float* buf = b + round_up16(static_cast<std::size_t>(k_) * band_rows_ * out_.w);
+      for (int band = b0; band < b1; ++band) {
+        const int oy0 = band * band_rows_, oy1 = std::min(out_.h, oy0 + band_rows_);
+        const int n = (oy1 - oy0) * out_.w;
+        lowering_.fill(*env_.simd, source, oy0, oy1, b);
+        gemm_packed_a_serial(env_.gemm, weights_[grp], b, n, n,
+                             out + static_cast<std::size_t>(oy0) * out_.w, out_.plane(), e, buf);
+      }
+    });
+  }
+
   const Layer& layer_;
   KernelEnv env_;
   Shape in_, out_;
-  int cin_g_ = 0, cout_g_ = 0, k_ = 0;
-  bool lowered_ = true;
+  Lowering lowering_;
+  int cin_g_ = 0, cout_g_ = 0, k_ = 0, band_rows_ = 1;
+  bool lowered_ = true, banded_ = false;
+  std::size_t task_floats_ = 0;
   std::vector<PackedMatrix> weights_;  // or, transposed:
   std::vector<PackedColumns> columns_;
 };
