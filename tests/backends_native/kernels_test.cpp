@@ -49,6 +49,10 @@ TEST(NativeKernels, DepthwiseMatchesReference) {
       {{1, 8, 6, 6}, 1, 0},    {{1, 5, 1, 1}, 1, 1},    {{1, 3, 2, 37}, 2, 1},
       {{1, 4, 5, 65}, 1, 1},   {{1, 4, 3, 130}, 2, 1},  {{1, 6, 17, 33}, 1, 2},
       {{1, 2, 9, 8}, 2, 0},    {{1, 3, 4, 16}, 1, 1},   {{1, 3, 5, 129}, 2, 2},
+      // Stride 1, padding 1 read in place (depthwise3x3_same): one row, a vector and one more,
+      // four-vector blocks with an overlapping last vector, a batch.
+      {{2, 3, 1, 40}, 1, 1},   {{1, 2, 7, 17}, 1, 1},   {{1, 3, 6, 100}, 1, 1},
+      {{2, 2, 3, 56}, 1, 1},
   };
   for (const SimdKernels* simd : simd_builds()) {
     for (const Case& c : cases) {

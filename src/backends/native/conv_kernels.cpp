@@ -186,13 +186,21 @@ class DepthwiseConv final : public LayerKernel {
         out_(g.output_shape(l)),
         layout_(in_, out_, l.conv(), env.simd->lanes) {
     activation_bounds(l.conv().activation, lo_, hi_);
+    const Conv2dParams& p = l.conv();
+    same_ = p.stride_w == 1 && p.pad_top == 1 && p.pad_left == 1 && p.pad_bottom == 1 &&
+            p.pad_right == 1 && out_.w >= env.simd->lanes;
   }
 
   std::size_t workspace_bytes() const override {
+    if (same_) return sizeof(float) * (in_.w + 1);
     return sizeof(float) * layout_.task_floats() * env_.pool->threads();
   }
 
   void run(const ExecContext& ctx) override {
+    if (same_) {
+      run_same(ctx);
+      return;
+    }
     layout_.run_planes(env_, env_.simd->depthwise3x3, ctx.data(layer_.inputs[0]), in_.plane(),
                        ctx.data(layer_.output), out_.plane(), in_.n * in_.c, ctx.workspace, 0.0f,
                        lo_, hi_, [&](DepthwisePlane& plane, int nc) {
@@ -203,11 +211,28 @@ class DepthwiseConv final : public LayerKernel {
   }
 
  private:
+  // Stride 1, padding 1: each plane straight from the input (SimdKernels::depthwise3x3_same).
+  void run_same(const ExecContext& ctx) const {
+    std::fill_n(ctx.workspace, in_.w + 1, 0.0f);
+    const float* x = ctx.data(layer_.inputs[0]);
+    float* y = ctx.data(layer_.output);
+    parallel_chunks(*env_.pool, in_.n * in_.c, [&](int, int begin, int end) {
+      for (int nc = begin; nc < end; ++nc) {
+        const int c = nc % in_.c;
+        env_.simd->depthwise3x3_same({x + nc * in_.plane(), in_.h, in_.w,
+                                      layer_.weight.data() + 9 * c,
+                                      layer_.bias.empty() ? 0.0f : layer_.bias[c], lo_, hi_,
+                                      ctx.workspace, y + nc * out_.plane()});
+      }
+    });
+  }
+
   const Layer& layer_;
   KernelEnv env_;
   Shape in_, out_;
   PlaneLayout layout_;
   float lo_ = 0, hi_ = 0;
+  bool same_ = false;
 };
 
 // 3x3 depthwise on small planes, vectorized across blocks of `lanes` channels

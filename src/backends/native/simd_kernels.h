@@ -26,6 +26,19 @@ struct DepthwisePlane {
   float* out;
 };
 
+// One channel of a 3x3 depthwise convolution with stride 1 and padding 1 on every side (so the
+// output is h x w like the input), w at least one vector, read straight from the input plane
+// (rows w floats apart) with no packed copy: the first and last vector of each row shift in the
+// zero columns, rows outside the plane are read from `zeros` (w + 1 floats of zeros).
+struct DepthwiseSame {
+  const float* in;
+  int h, w;
+  const float* weights;  // 9 taps
+  float bias, lo, hi;
+  const float* zeros;
+  float* out;
+};
+
 // Rows of the flat grid computed per chunk, and the scratch that chunk needs (a multiple of every
 // build's vector, plus one vector block of slack).
 inline long depthwise_chunk_rows(long pitch) { return pitch >= 1024 ? 1 : 1024 / pitch; }
@@ -169,6 +182,7 @@ struct SimdKernels {
   const char* name;      // "avx2", "avx512", "neon", "portable"
   int lanes;             // floats per vector
   void (*depthwise3x3)(const DepthwisePlane& p);
+  void (*depthwise3x3_same)(const DepthwiseSame& a);
   // The same window's maximum (w and bias unused; the plane's padding holds the lowest float).
   void (*maxpool3x3)(const DepthwisePlane& p);
   void (*direct3x3)(const DirectConvRows& a);
