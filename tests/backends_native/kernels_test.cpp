@@ -200,6 +200,19 @@ TEST(NativeKernels, TransposedGemmConvMatchesReference) {
   }
 }
 
+// The vector kernels follow the micro-kernel (LIBSCOUT_NATIVE_KERNEL may pick a narrower one):
+// never a wider instruction set than it, the portable build with the reference kernel.
+TEST(NativeKernels, VectorBuildFollowsTheMicroKernel) {
+  const gemm::native::SgemmUkernel* ref = gemm::native::find_sgemm_ukernel("ref_8x8");
+  ASSERT_NE(ref, nullptr);
+  EXPECT_STREQ(simd_kernels_for(*ref).name, "portable");
+  EXPECT_EQ(&simd_kernels_for(gemm::native::best_sgemm_ukernel()), &best_simd_kernels());
+  const gemm::native::SgemmUkernel* avx2 = gemm::native::find_sgemm_ukernel("avx2_fma_6x16");
+  if (avx2 != nullptr && avx2->is_supported()) {
+    EXPECT_STREQ(simd_kernels_for(*avx2).name, "avx2");
+  }
+}
+
 // Where the transposed GEMM is chosen: MobileNet v1's 14x14 layers (196 = 14 MR-tall panels,
 // not a multiple of NR = 32) on the AVX-512 kernel, never for a shallow product.
 TEST(NativeKernels, TransposedGemmChosenWhereItsTilesFit) {

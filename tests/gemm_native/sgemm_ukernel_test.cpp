@@ -257,5 +257,17 @@ TEST(SgemmUkernelTable, BestKernelIsSupportedAndReferenceIsLast) {
   EXPECT_EQ(find_sgemm_ukernel("no_such_kernel"), nullptr);
 }
 
+// LIBSCOUT_NATIVE_KERNEL's choice: a supported kernel by name, otherwise the fastest.
+TEST(SgemmUkernelTable, ChosenByNameWhenSupported) {
+  const SgemmUkernel& fastest = choose_sgemm_ukernel(nullptr);
+  EXPECT_TRUE(fastest.is_supported());
+  EXPECT_EQ(&choose_sgemm_ukernel(""), &fastest);
+  EXPECT_EQ(&choose_sgemm_ukernel("no_such_kernel"), &fastest);
+  for (const SgemmUkernel& k : sgemm_ukernels()) {
+    const std::string name(k.name);
+    EXPECT_EQ(&choose_sgemm_ukernel(name.c_str()), k.is_supported() ? &k : &fastest) << name;
+  }
+}
+
 }  // namespace
 }  // namespace libscout::gemm::native

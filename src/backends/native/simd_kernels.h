@@ -5,6 +5,10 @@
 // compiled with flags the CPU may lack. simd_table.cpp picks the fastest set this CPU runs.
 #pragma once
 
+namespace libscout::gemm::native {
+struct SgemmUkernel;
+}
+
 namespace libscout::native_nn {
 
 // One channel of a 3x3 depthwise convolution on a plane packed (conv_kernels.cpp) so that every
@@ -216,8 +220,13 @@ extern const SimdKernels kKernels;
 }
 #endif
 
-// The fastest set this CPU supports (by the native SGEMM's own CPU checks).
+// The fastest set this CPU supports (by the native SGEMM's own CPU checks) within the instructions
+// of the native SGEMM's chosen micro-kernel (gemm::native::best_sgemm_ukernel, which
+// LIBSCOUT_NATIVE_KERNEL may set to a narrower one), so both parts of the backend run one
+// instruction set.
 const SimdKernels& best_simd_kernels();
+// The same for a given micro-kernel of gemm::native::sgemm_ukernels().
+const SimdKernels& simd_kernels_for(const gemm::native::SgemmUkernel& chosen);
 // Every set compiled in whose instructions this CPU runs, fastest first (tests and benchmarks).
 int supported_simd_kernels(const SimdKernels** out, int capacity);
 

@@ -44,13 +44,21 @@ int supported_simd_kernels(const SimdKernels** out, int capacity) {
   return n;
 }
 
+const SimdKernels& simd_kernels_for(const gemm::native::SgemmUkernel& chosen) {
+  const auto all = gemm::native::sgemm_ukernels();
+  for (const Entry& e : kEntries) {
+    if (e.sgemm_kernel == nullptr) return *e.kernels;
+    const gemm::native::SgemmUkernel* k = gemm::native::find_sgemm_ukernel(e.sgemm_kernel);
+    if (k != nullptr && k->is_supported() && k - all.data() >= &chosen - all.data()) {
+      return *e.kernels;
+    }
+  }
+  return portable::kKernels;
+}
+
 const SimdKernels& best_simd_kernels() {
-  static const SimdKernels* best = [] {
-    const SimdKernels* first = nullptr;
-    supported_simd_kernels(&first, 1);
-    return first;
-  }();
-  return *best;
+  static const SimdKernels& best = simd_kernels_for(gemm::native::best_sgemm_ukernel());
+  return best;
 }
 
 }  // namespace libscout::native_nn

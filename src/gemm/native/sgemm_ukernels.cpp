@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #if defined(LIBSCOUT_NATIVE_HAVE_CPUINFO)
 #include <cpuinfo.h>
@@ -149,12 +152,26 @@ SgemmBlocking sgemm_blocking(const SgemmUkernel& kernel) {
   return blocking_for_caches(kernel, cpu_cache_sizes());
 }
 
+const SgemmUkernel& choose_sgemm_ukernel(const char* requested) {
+  if (requested != nullptr && *requested != '\0') {
+    const SgemmUkernel* k = find_sgemm_ukernel(requested);
+    if (k != nullptr && k->is_supported()) return *k;
+    std::string known;
+    for (const auto& e : kUkernels) {
+      if (e.is_supported()) known += (known.empty() ? "" : ", ") + std::string(e.name);
+    }
+    std::fprintf(stderr,
+                 "libscout: LIBSCOUT_NATIVE_KERNEL=%s is not a micro-kernel this CPU runs (%s); "
+                 "using the fastest\n",
+                 requested, known.c_str());
+  }
+  for (const auto& k : kUkernels)
+    if (k.is_supported()) return k;
+  return kUkernels.back();
+}
+
 const SgemmUkernel& best_sgemm_ukernel() {
-  static const SgemmUkernel& best = []() -> const SgemmUkernel& {
-    for (const auto& k : kUkernels)
-      if (k.is_supported()) return k;
-    return kUkernels.back();
-  }();
+  static const SgemmUkernel& best = choose_sgemm_ukernel(std::getenv("LIBSCOUT_NATIVE_KERNEL"));
   return best;
 }
 

@@ -58,8 +58,14 @@ struct SgemmUkernel {
 // reference kernel is always last. Entries whose is_supported() is false must not be called.
 std::span<const SgemmUkernel> sgemm_ukernels();
 
-// The first supported entry of sgemm_ukernels() (the reference kernel if nothing else runs here).
+// The first supported entry of sgemm_ukernels() (the reference kernel if nothing else runs here),
+// or the supported kernel named by the environment variable LIBSCOUT_NATIVE_KERNEL (to run the
+// native SGEMM and backend as on a CPU without the wider instructions, e.g. avx2_fma_6x16 on an
+// AVX-512 core; an unknown or unsupported name is reported on stderr and ignored).
 const SgemmUkernel& best_sgemm_ukernel();
+// The supported kernel named `requested`, else (null, empty, unknown or unsupported: the last two
+// reported on stderr) the first supported one.
+const SgemmUkernel& choose_sgemm_ukernel(const char* requested);
 
 // Finds a kernel by name; nullptr when this build has none of that name.
 const SgemmUkernel* find_sgemm_ukernel(std::string_view name);
