@@ -53,6 +53,10 @@ TEST(NativeKernels, DepthwiseMatchesReference) {
       // four-vector blocks with an overlapping last vector, a batch.
       {{2, 3, 1, 40}, 1, 1},   {{1, 2, 7, 17}, 1, 1},   {{1, 3, 6, 100}, 1, 1},
       {{2, 2, 3, 56}, 1, 1},
+      // Stride 2 on even planes, read in place too: one vector, first and overlapping last,
+      // four-vector blocks.
+      {{2, 2, 4, 32}, 2, 1},   {{1, 3, 8, 40}, 2, 1},   {{1, 2, 10, 200}, 2, 1},
+      {{1, 3, 6, 64}, 2, 1},
   };
   for (const SimdKernels* simd : simd_builds()) {
     for (const Case& c : cases) {
@@ -108,6 +112,7 @@ TEST(NativeKernels, DepthwiseAsymmetricPadding) {
       {{1, 7, 10, 12}, 2, 0, 0, 1, 1}, {{1, 3, 6, 5}, 1, 0, 0, 2, 2},
       {{1, 3, 6, 5}, 1, 2, 2, 0, 0},   {{1, 3, 9, 21}, 1, 1, 0, 1, 2},
       {{1, 3, 9, 21}, 1, 0, 2, 1, 0},  {{1, 3, 7, 9}, 2, 1, 0, 0, 1},
+      {{1, 3, 8, 36}, 2, 1, 1, 0, 0},  {{1, 3, 8, 36}, 2, 1, 1, 1, 0},
   };
   for (const SimdKernels* simd : simd_builds()) {
     for (const Case& c : cases) {

@@ -187,8 +187,11 @@ class DepthwiseConv final : public LayerKernel {
         layout_(in_, out_, l.conv(), env.simd->lanes) {
     activation_bounds(l.conv().activation, lo_, hi_);
     const Conv2dParams& p = l.conv();
-    same_ = p.stride_w == 1 && p.pad_top == 1 && p.pad_left == 1 && p.pad_bottom == 1 &&
-            p.pad_right == 1 && out_.w >= env.simd->lanes;
+    const bool stride1 = p.stride_w == 1 && p.pad_bottom == 1 && p.pad_right == 1;
+    const bool stride2 = p.stride_w == 2 && in_.h % 2 == 0 && in_.w % 2 == 0 &&
+                         out_.h == in_.h / 2 && out_.w == in_.w / 2;
+    same_ = p.pad_top == 1 && p.pad_left == 1 && (stride1 || stride2) &&
+            out_.w >= env.simd->lanes;
   }
 
   std::size_t workspace_bytes() const override {
@@ -211,7 +214,7 @@ class DepthwiseConv final : public LayerKernel {
   }
 
  private:
-  // Stride 1, padding 1: each plane straight from the input (SimdKernels::depthwise3x3_same).
+  // Each plane straight from the input (SimdKernels::depthwise3x3_same).
   void run_same(const ExecContext& ctx) const {
     std::fill_n(ctx.workspace, in_.w + 1, 0.0f);
     const float* x = ctx.data(layer_.inputs[0]);
@@ -219,7 +222,7 @@ class DepthwiseConv final : public LayerKernel {
     parallel_chunks(*env_.pool, in_.n * in_.c, [&](int, int begin, int end) {
       for (int nc = begin; nc < end; ++nc) {
         const int c = nc % in_.c;
-        env_.simd->depthwise3x3_same({x + nc * in_.plane(), in_.h, in_.w,
+        env_.simd->depthwise3x3_same({x + nc * in_.plane(), in_.h, in_.w, layer_.conv().stride_w,
                                       layer_.weight.data() + 9 * c,
                                       layer_.bias.empty() ? 0.0f : layer_.bias[c], lo_, hi_,
                                       ctx.workspace, y + nc * out_.plane()});

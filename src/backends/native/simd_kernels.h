@@ -30,13 +30,16 @@ struct DepthwisePlane {
   float* out;
 };
 
-// One channel of a 3x3 depthwise convolution with stride 1 and padding 1 on every side (so the
-// output is h x w like the input), w at least one vector, read straight from the input plane
-// (rows w floats apart) with no packed copy: the first and last vector of each row shift in the
-// zero columns, rows outside the plane are read from `zeros` (w + 1 floats of zeros).
+// One channel of a 3x3 depthwise convolution read straight from the input plane (h x w, rows w
+// floats apart) with no packed copy, out_w at least one vector:
+//   stride 1, padding 1 on every side: the output is h x w; the first and last vector of each row
+//     shift in the zero columns;
+//   stride 2, padding 1 at the top and left, h and w even: the output is h/2 x w/2; each vector of
+//     outputs deinterleaves the input columns in registers.
+// Rows outside the plane are read from `zeros` (w + 1 floats of zeros).
 struct DepthwiseSame {
   const float* in;
-  int h, w;
+  int h, w, stride;
   const float* weights;  // 9 taps
   float bias, lo, hi;
   const float* zeros;
