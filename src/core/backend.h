@@ -90,6 +90,11 @@ class Backend {
   virtual Support supports(const Graph& g, const Layer& layer) const = 0;
   virtual std::unique_ptr<Segment> prepare(const SegmentSpec& spec, const ExecOptions& opts) = 0;
   virtual DeviceKind device() const { return DeviceKind::kCpu; }
+  // True when the backend's own concats should be done by the engine in place whenever
+  // can_concat_in_place allows (engine.h): its segments write every value in NCHW anyway, so a
+  // producer writing into its slice of the concat's output costs nothing and the copy is saved.
+  // (A backend with layouts of its own would convert at every such boundary instead.)
+  virtual bool concat_in_place() const { return false; }
   // What really ran, for the result row: library versions, math mode, algorithms chosen, CUDA
   // graph on or off, ... Called after prepare(); a flat object of strings and numbers. Two keys
   // fill the row's own fields: "library_version" (string: the library's version, as it reports

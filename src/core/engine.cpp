@@ -11,11 +11,16 @@ namespace libscout {
 
 namespace {
 
-// The requested backend wherever it supports the layer, the fallback elsewhere.
+// The requested backend wherever it supports the layer, the fallback elsewhere; the concats of a
+// backend that asks for it (Backend::concat_in_place) done in place.
 std::vector<LayerAssignment> assign(const Graph& graph, Backend& primary, Backend* fallback) {
   std::vector<LayerAssignment> placement;
   for (const Layer& l : graph.layers) {
     Support s = primary.supports(graph, l);
+    if (s.ok && primary.concat_in_place() && can_concat_in_place(graph, l)) {
+      placement.push_back({nullptr, {}, false, true});
+      continue;
+    }
     if (s.ok) {
       placement.push_back({&primary, {}, false});
       continue;

@@ -238,7 +238,7 @@ void record_what_ran(const Engine& engine, const Backend& primary, const Backend
   std::set<std::string> used;
   for (std::size_t l = 0; l < engine.placements().size(); ++l) {
     const LayerPlacement& p = engine.placements()[l];
-    used.insert(p.backend);
+    if (p.backend != kInPlaceConcat) used.insert(p.backend);  // the engine's, not a backend
     if (p.fallback_reason.empty()) continue;
     ++r.fallback_layers;
     r.fallback_backend = p.backend;

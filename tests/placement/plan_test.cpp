@@ -141,6 +141,33 @@ TEST(InPlaceConcat, ProducersWriteTheirSlicesOnAnyBackend) {
   }
 }
 
+// A backend that asks for it (native: NCHW everywhere) gets the engine's in-place concats from
+// the one-backend constructor too; one that does not (reference) keeps its own.
+TEST(InPlaceConcat, OneBackendEngineDoesTheConcatsOfABackendThatAsks) {
+  const Graph g = load_model("squeezenet1.1", {.resolution = kResolution});
+  const Tensor input = make_input(g);
+  const std::vector<Tensor> want = reference_outputs(g, input);
+  auto native = create_backend("native");
+  auto reference = create_backend("reference");
+  ASSERT_TRUE(native->concat_in_place());
+  ASSERT_FALSE(reference->concat_in_place());
+  Engine engine(g, *native, nullptr, ExecOptions{2});
+  Engine plain(g, *reference, nullptr, ExecOptions{1});
+  int in_place = 0;
+  for (std::size_t i = 0; i < g.layers.size(); ++i) {
+    const bool concat = g.layers[i].op == OpKind::kConcat;
+    in_place += engine.placements()[i].backend == kInPlaceConcat ? 1 : 0;
+    EXPECT_EQ(engine.placements()[i].backend, concat ? kInPlaceConcat : "native");
+    EXPECT_EQ(plain.placements()[i].backend, "reference");
+  }
+  EXPECT_EQ(in_place, 8);
+  engine.set_input(input);
+  for (int run = 0; run < 2; ++run) {
+    engine.run();
+    EXPECT_LE(relative_l2_error(engine.output_tensor(1).span(), want[1].span()), 1e-4);
+  }
+}
+
 TEST(InPlaceConcat, IsRefusedWhereSlicesAreNotContiguousOrAnInputIsReadElsewhere) {
   const Graph batch2 = load_model("squeezenet1.1", {.batch = 2, .resolution = kResolution});
   auto reference = create_backend("reference");

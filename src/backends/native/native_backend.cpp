@@ -5,9 +5,11 @@
 // round) or, 3x3 stride 1, Winograd F(4x4, 3x3), whichever of them is fastest on this CPU, timed in
 // prepare (conv_select.h). All GEMMs run the native SGEMM's micro-kernel on weights packed once in
 // prepare, with bias and activation applied to each output tile as it is finished. Fully connected
-// layers call the native SGEMM (its dot-product path at batch 1); 3x3 max pooling, global average
-// pooling and additions have kernels of their own (other_kernels.h); concat, softmax and the rest
-// run on the portable float ops of the reference (reference_ops.h), as the gemm:* backends do.
+// layers: a matrix-vector kernel at batch 1, the native SGEMM otherwise; 3x3 max pooling, global average
+// pooling and additions have kernels of their own (other_kernels.h); concats are done by the
+// engine in place where it can (the producers write their slices of the output), other concats,
+// softmax and the rest run on the portable float ops of the reference (reference_ops.h), as the
+// gemm:* backends do.
 // Threads: one native SGEMM thread pool of ExecOptions::threads per backend, shared by every
 // kernel; the vector kernels are the fastest build this CPU runs (simd_kernels.h).
 #include <map>
@@ -28,6 +30,7 @@ class NativeBackend final : public Backend {
   std::string name() const override { return "native"; }
 
   Support supports(const Graph&, const Layer&) const override { return Support::yes(); }
+  bool concat_in_place() const override { return true; }  // NCHW everywhere
 
   std::unique_ptr<Segment> prepare(const SegmentSpec& spec, const ExecOptions& opts) override {
     const int threads = std::max(1, opts.threads);
