@@ -188,8 +188,7 @@ class DepthwiseConv final : public LayerKernel {
     activation_bounds(l.conv().activation, lo_, hi_);
     const Conv2dParams& p = l.conv();
     const bool stride1 = p.stride_w == 1 && p.pad_bottom == 1 && p.pad_right == 1;
-    const bool stride2 = p.stride_w == 2 && in_.h % 2 == 0 && in_.w % 2 == 0 &&
-                         out_.h == in_.h / 2 && out_.w == in_.w / 2;
+    const bool stride2 = p.stride_w == 2 && 2 * out_.h <= in_.h && 2 * out_.w <= in_.w;
     same_ = p.pad_top == 1 && p.pad_left == 1 && (stride1 || stride2) &&
             out_.w >= env.simd->lanes;
   }
@@ -225,7 +224,7 @@ class DepthwiseConv final : public LayerKernel {
         env_.simd->depthwise3x3_same({x + nc * in_.plane(), in_.h, in_.w, layer_.conv().stride_w,
                                       layer_.weight.data() + 9 * c,
                                       layer_.bias.empty() ? 0.0f : layer_.bias[c], lo_, hi_,
-                                      ctx.workspace, y + nc * out_.plane()});
+                                      ctx.workspace, y + nc * out_.plane(), out_.h, out_.w});
       }
     });
   }

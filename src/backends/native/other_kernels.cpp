@@ -82,7 +82,11 @@ class MaxPool3x3 final : public LayerKernel {
         env_(env),
         in_(g.input_shape(l)),
         out_(g.output_shape(l)),
-        layout_(in_, out_, window_params(l.pool()), env.simd->lanes) {}
+        layout_(in_, out_, window_params(l.pool()), env.simd->lanes) {
+    const Pool2dParams& p = l.pool();
+    same_ = p.stride_h == 2 && p.pad_h == 0 && p.pad_w == 0 && 2 * out_.h < in_.h &&
+            2 * out_.w < in_.w && out_.w >= env.simd->lanes;
+  }
 
   static bool applies(const Layer& l) {
     if (l.op != OpKind::kMaxPool) return false;
@@ -92,13 +96,24 @@ class MaxPool3x3 final : public LayerKernel {
   }
 
   std::size_t workspace_bytes() const override {
-    return sizeof(float) * layout_.task_floats() * env_.pool->threads();
+    return same_ ? 0 : sizeof(float) * layout_.task_floats() * env_.pool->threads();
   }
 
   void run(const ExecContext& ctx) override {
     constexpr float kLowest = std::numeric_limits<float>::lowest();
-    layout_.run_planes(env_, env_.simd->maxpool3x3, ctx.data(layer_.inputs[0]), in_.plane(),
-                       ctx.data(layer_.output), out_.plane(), in_.n * in_.c, ctx.workspace, kLowest,
+    const float* x = ctx.data(layer_.inputs[0]);
+    float* y = ctx.data(layer_.output);
+    if (same_) {  // every window inside the plane: straight from the input
+      parallel_chunks(*env_.pool, in_.n * in_.c, [&](int, int begin, int end) {
+        for (int nc = begin; nc < end; ++nc) {
+          env_.simd->maxpool3x3_same({x + nc * in_.plane(), in_.h, in_.w, 2, nullptr, 0.0f, 0.0f,
+                                      0.0f, nullptr, y + nc * out_.plane(), out_.h, out_.w});
+        }
+      });
+      return;
+    }
+    layout_.run_planes(env_, env_.simd->maxpool3x3, x, in_.plane(), y, out_.plane(),
+                       in_.n * in_.c, ctx.workspace, kLowest,
                        kLowest, std::numeric_limits<float>::max(), [](DepthwisePlane&, int) {});
   }
 
@@ -118,6 +133,7 @@ class MaxPool3x3 final : public LayerKernel {
   KernelEnv env_;
   Shape in_, out_;
   PlaneLayout layout_;
+  bool same_ = false;  // stride 2, no padding, no window past the plane: read in place
 };
 
 // The mean of each channel plane, in float with eight partial sums (a loop the compiler

@@ -30,12 +30,15 @@ struct DepthwisePlane {
   float* out;
 };
 
-// One channel of a 3x3 depthwise convolution read straight from the input plane (h x w, rows w
-// floats apart) with no packed copy, out_w at least one vector:
-//   stride 1, padding 1 on every side: the output is h x w; the first and last vector of each row
-//     shift in the zero columns;
-//   stride 2, padding 1 at the top and left, h and w even: the output is h/2 x w/2; each vector of
-//     outputs deinterleaves the input columns in registers.
+// One channel of a 3x3 window read straight from the input plane (h x w, rows w floats apart)
+// with no packed copy, into out (out_h x out_w, out_w at least one vector):
+//   depthwise, stride 1, padding 1 on every side: out_h = h, out_w = w; the first and last vector
+//     of each row shift in the zero columns;
+//   depthwise, stride 2, padding 1 at the top and left, every window inside the plane otherwise
+//     (2 * out_h <= h, 2 * out_w <= w): each vector of outputs deinterleaves the input columns in
+//     registers;
+//   max pooling, stride 2, no padding, every window inside the plane (2 * out_w < w, 2 * out_h < h;
+//     weights, bias, clamp and zeros unused).
 // Rows outside the plane are read from `zeros` (w + 1 floats of zeros).
 struct DepthwiseSame {
   const float* in;
@@ -44,6 +47,7 @@ struct DepthwiseSame {
   float bias, lo, hi;
   const float* zeros;
   float* out;
+  int out_h, out_w;
 };
 
 // Rows of the flat grid computed per chunk, and the scratch that chunk needs (a multiple of every
@@ -192,6 +196,7 @@ struct SimdKernels {
   void (*depthwise3x3_same)(const DepthwiseSame& a);
   // The same window's maximum (w and bias unused; the plane's padding holds the lowest float).
   void (*maxpool3x3)(const DepthwisePlane& p);
+  void (*maxpool3x3_same)(const DepthwiseSame& a);
   void (*direct3x3)(const DirectConvRows& a);
   void (*depthwise_blocked)(const DepthwiseBlock& b);
   void (*winograd_phases)(const WinogradPhaseRows& a);
