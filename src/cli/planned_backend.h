@@ -19,7 +19,9 @@ void resolve_planned_backend(BenchmarkOptions& b, const std::string& plan_path);
 // against the next segment's threads. libgomp reads OMP_WAIT_POLICY when it loads, before main:
 // at more than one thread, when it is not set, this starts libscout again (the same executable
 // and arguments, /proc/self) with OMP_WAIT_POLICY=PASSIVE; where that fails it says so and goes
-// on. Call it before any work or output.
+// on. It also sets OPENBLAS_THREAD_TIMEOUT=4 when unset (OpenBLAS's workers then sleep after a
+// call instead of spinning for 2^28 cycles). XNNPACK's segments put their workers to sleep
+// themselves; native's pool never spins. Call it before any work or output.
 void restart_with_passive_openmp(int threads);
 
 // The plan's contenders, what was left out, and what the mix gained, for a person.
