@@ -241,6 +241,8 @@ TEST(NativeKernels, WinogradMatchesReference) {
       {{1, 16, 4, 4}, 16, 1},   {{1, 16, 7, 7}, 16, 1},    {{2, 17, 9, 13}, 19, 1},
       {{1, 64, 14, 14}, 64, 1}, {{1, 32, 5, 29}, 40, 0},   {{1, 24, 11, 10}, 33, 2},
       {{1, 520, 6, 6}, 16, 1},  {{3, 16, 1, 1}, 16, 1},    {{1, 48, 56, 56}, 32, 1},
+      // Enough tiles for private blocks at 2 threads, one of them across two images.
+      {{3, 16, 26, 22}, 24, 1},
   };
   double worst = 0;
   for (const SimdKernels* simd : simd_builds()) {
