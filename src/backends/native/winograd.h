@@ -3,7 +3,8 @@
 //   prepare: U[xi] = G g G^T for every (output, input) channel pair, as 36 matrices (Cout x Cin)
 //            packed once into the micro-kernel's MR-tall A panels;
 //   run, per block of 4x4 output tiles (as many as keep V and M within a few MiB; a whole image of
-//   the common layers), three phases with the threads split inside each:
+//   the common layers), three phases with the threads split inside each (or, at several threads
+//   with enough tiles, each thread its own smaller blocks through all three):
 //     input, per input channel: the padded rows as four phase planes (column 4k + q of phase q at
 //       k), so that element (i, j) of 16 consecutive tiles of a tile row is one vector load;
 //       V = B^T d B vectorized across those tiles, into V[xi] (Cin x tiles, tiles contiguous);
