@@ -66,7 +66,7 @@ const Layer& layer_named(const Graph& g, const std::string& name) {
 }
 
 // Where GEMM, the transposed GEMM and Winograd all apply, each is a candidate (timed in prepare);
-// the depthwise and direct kernels stand alone.
+// the depthwise kernels compete with each other, the direct kernel with the GEMM.
 TEST(NativeBackend, ConvolutionCandidates) {
   const Graph g = load_model("resnet18", {.resolution = 64});
   const native_nn::KernelEnv k{nullptr, native_nn::default_packed_gemm(),
@@ -82,7 +82,8 @@ TEST(NativeBackend, ConvolutionCandidates) {
                                                    native_nn::ConvAlgorithm::kDepthwiseBlocked}));
   const Layer& first = layer_named(m, "conv0");
   EXPECT_EQ(native_nn::conv_candidates(m, first, k),
-            std::vector<native_nn::ConvAlgorithm>{native_nn::ConvAlgorithm::kDirect});
+            (std::vector<native_nn::ConvAlgorithm>{native_nn::ConvAlgorithm::kDirect,
+                                                   native_nn::ConvAlgorithm::kGemm}));
 }
 
 }  // namespace

@@ -15,8 +15,8 @@
 namespace libscout::native_nn {
 
 // Every algorithm that applies to this convolution with these kernels, the rule-based choice
-// (choose_conv_algorithm) first. Depthwise layers have the two depthwise kernels as candidates
-// and the direct kernel stands alone (a GEMM is several times slower there).
+// (choose_conv_algorithm) first. Depthwise layers have the two depthwise kernels as candidates,
+// the direct kernel's layers the direct kernel and the GEMM.
 std::vector<ConvAlgorithm> conv_candidates(const Graph& g, const Layer& l, const KernelEnv& env);
 
 // The kernel of the fastest candidate (the minimum of up to kTuningRounds timed runs each, in
