@@ -45,17 +45,29 @@ TEST(NativeKernels, DepthwiseMatchesReference) {
     int stride, pad;
   };
   const Case cases[] = {
-      {{1, 13, 9, 11}, 1, 1},  {{2, 24, 16, 16}, 2, 1}, {{1, 17, 7, 7}, 2, 1},
-      {{1, 8, 6, 6}, 1, 0},    {{1, 5, 1, 1}, 1, 1},    {{1, 3, 2, 37}, 2, 1},
-      {{1, 4, 5, 65}, 1, 1},   {{1, 4, 3, 130}, 2, 1},  {{1, 6, 17, 33}, 1, 2},
-      {{1, 2, 9, 8}, 2, 0},    {{1, 3, 4, 16}, 1, 1},   {{1, 3, 5, 129}, 2, 2},
+      {{1, 13, 9, 11}, 1, 1},
+      {{2, 24, 16, 16}, 2, 1},
+      {{1, 17, 7, 7}, 2, 1},
+      {{1, 8, 6, 6}, 1, 0},
+      {{1, 5, 1, 1}, 1, 1},
+      {{1, 3, 2, 37}, 2, 1},
+      {{1, 4, 5, 65}, 1, 1},
+      {{1, 4, 3, 130}, 2, 1},
+      {{1, 6, 17, 33}, 1, 2},
+      {{1, 2, 9, 8}, 2, 0},
+      {{1, 3, 4, 16}, 1, 1},
+      {{1, 3, 5, 129}, 2, 2},
       // Stride 1, padding 1 read in place (depthwise3x3_same): one row, a vector and one more,
       // four-vector blocks with an overlapping last vector, a batch.
-      {{2, 3, 1, 40}, 1, 1},   {{1, 2, 7, 17}, 1, 1},   {{1, 3, 6, 100}, 1, 1},
+      {{2, 3, 1, 40}, 1, 1},
+      {{1, 2, 7, 17}, 1, 1},
+      {{1, 3, 6, 100}, 1, 1},
       {{2, 2, 3, 56}, 1, 1},
       // Stride 2 on even planes, read in place too: one vector, first and overlapping last,
       // four-vector blocks.
-      {{2, 2, 4, 32}, 2, 1},   {{1, 3, 8, 40}, 2, 1},   {{1, 2, 10, 200}, 2, 1},
+      {{2, 2, 4, 32}, 2, 1},
+      {{1, 3, 8, 40}, 2, 1},
+      {{1, 2, 10, 200}, 2, 1},
       {{1, 3, 6, 64}, 2, 1},
   };
   for (const SimdKernels* simd : simd_builds()) {
@@ -158,15 +170,22 @@ TEST(NativeKernels, GemmConvMatchesReference) {
     Conv2dParams p;
   };
   const Case cases[] = {
-      {{1, 19, 5, 3}, square_conv(37, 1, 1, 0)},      {{3, 40, 1, 1}, square_conv(9, 1, 1, 0)},
-      {{1, 20, 6, 6}, square_conv(28, 3, 2, 1, 4)},   {{1, 3, 33, 33}, square_conv(32, 3, 2, 1)},
-      {{2, 3, 23, 23}, square_conv(16, 7, 2, 3)},     {{1, 700, 3, 5}, square_conv(13, 1, 1, 0)},
-      {{1, 6, 8, 8}, square_conv(12, 3, 1, 1, 6)},    {{1, 16, 9, 9}, square_conv(24, 1, 2, 0)},
-      {{1, 8, 7, 7}, square_conv(6, 3, 1, 1)},        {{1, 5, 40, 41}, square_conv(17, 1, 1, 0)},
+      {{1, 19, 5, 3}, square_conv(37, 1, 1, 0)},
+      {{3, 40, 1, 1}, square_conv(9, 1, 1, 0)},
+      {{1, 20, 6, 6}, square_conv(28, 3, 2, 1, 4)},
+      {{1, 3, 33, 33}, square_conv(32, 3, 2, 1)},
+      {{2, 3, 23, 23}, square_conv(16, 7, 2, 3)},
+      {{1, 700, 3, 5}, square_conv(13, 1, 1, 0)},
+      {{1, 6, 8, 8}, square_conv(12, 3, 1, 1, 6)},
+      {{1, 16, 9, 9}, square_conv(24, 1, 2, 0)},
+      {{1, 8, 7, 7}, square_conv(6, 3, 1, 1)},
+      {{1, 5, 40, 41}, square_conv(17, 1, 1, 0)},
       // Lowered by bands of output rows on each thread (lowering.h), odd widths, strides 2 and 3,
       // dilation, one-sided padding.
-      {{1, 3, 100, 97}, square_conv(20, 7, 2, 3)},    {{1, 32, 48, 48}, square_conv(24, 3, 2, 1)},
-      {{1, 16, 90, 91}, square_conv(24, 5, 3, 2)},    {{1, 64, 40, 40}, square_conv(15, 3, 1, 1)},
+      {{1, 3, 100, 97}, square_conv(20, 7, 2, 3)},
+      {{1, 32, 48, 48}, square_conv(24, 3, 2, 1)},
+      {{1, 16, 90, 91}, square_conv(24, 5, 3, 2)},
+      {{1, 64, 40, 40}, square_conv(15, 3, 1, 1)},
       {{1, 8, 30, 31}, square_conv(16, 3, 1, 2, 1, 2)},
       {{1, 24, 41, 40}, padded(square_conv(16, 3, 2, 0), 0, 1, 2, 0)},
   };
@@ -238,9 +257,15 @@ TEST(NativeKernels, WinogradMatchesReference) {
     int cout, pad;
   };
   const Case cases[] = {
-      {{1, 16, 4, 4}, 16, 1},   {{1, 16, 7, 7}, 16, 1},    {{2, 17, 9, 13}, 19, 1},
-      {{1, 64, 14, 14}, 64, 1}, {{1, 32, 5, 29}, 40, 0},   {{1, 24, 11, 10}, 33, 2},
-      {{1, 520, 6, 6}, 16, 1},  {{3, 16, 1, 1}, 16, 1},    {{1, 48, 56, 56}, 32, 1},
+      {{1, 16, 4, 4}, 16, 1},
+      {{1, 16, 7, 7}, 16, 1},
+      {{2, 17, 9, 13}, 19, 1},
+      {{1, 64, 14, 14}, 64, 1},
+      {{1, 32, 5, 29}, 40, 0},
+      {{1, 24, 11, 10}, 33, 2},
+      {{1, 520, 6, 6}, 16, 1},
+      {{3, 16, 1, 1}, 16, 1},
+      {{1, 48, 56, 56}, 32, 1},
       // Enough tiles for private blocks at 2 threads, one of them across two images.
       {{3, 16, 26, 22}, 24, 1},
   };

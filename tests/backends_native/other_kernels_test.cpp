@@ -34,12 +34,16 @@ TEST(NativeOtherKernels, MaxPool3x3MatchesReferenceExactly) {
   };
   const Case cases[] = {
       {{1, 3, 111, 111}, 2, 0, true},  // SqueezeNet's pool1: 55 x 55, the last windows cut
-      {{2, 5, 13, 13}, 2, 0, true},   {{1, 4, 112, 112}, 2, 1, false},  // ResNet's
-      {{1, 3, 9, 7}, 1, 1, false},    {{1, 2, 6, 40}, 1, 0, true},
-      {{1, 2, 4, 4}, 2, 1, true},     {{1, 6, 27, 27}, 2, 0, true},
+      {{2, 5, 13, 13}, 2, 0, true},
+      {{1, 4, 112, 112}, 2, 1, false},  // ResNet's
+      {{1, 3, 9, 7}, 1, 1, false},
+      {{1, 2, 6, 40}, 1, 0, true},
+      {{1, 2, 4, 4}, 2, 1, true},
+      {{1, 6, 27, 27}, 2, 0, true},
       // Stride 2 read in place (no window past the plane): odd and even widths, four-vector
       // blocks; and a ceil-mode plane whose last windows are cut (packed instead).
-      {{1, 2, 65, 67}, 2, 0, false},  {{1, 3, 9, 200}, 2, 0, false},
+      {{1, 2, 65, 67}, 2, 0, false},
+      {{1, 3, 9, 200}, 2, 0, false},
       {{1, 2, 40, 34}, 2, 0, true},
   };
   for (const SimdKernels* simd : simd_builds()) {

@@ -176,13 +176,18 @@ TEST_P(NativeProviderTest, MatchesDoublePrecisionProduct) {
                             std::to_string(threads);
   auto sgemm = [&](const SgemmArgs& args) { provider->sgemm(args); };
   const std::vector<SgemmCase> cases = {
-      {1, 1, 1, kN, kN, 1.0f, 0.0f},         {1, 257, 300, kN, kT, 2.0f, 1.0f, 1, 1, 1},
-      {263, 1, 129, kT, kN, 1.0f, 0.0f, 4},  {64, 64, 1, kT, kT, -1.0f, 1.0f, 0, 3, 5},
-      {131, 67, 257, kN, kN, 1.0f, 0.0f},    {200, 300, 100, kT, kT, 0.5f, -1.0f, 7, 7, 7},
-      {512, 48, 600, kN, kN, 1.0f, 1.0f},    {37, 1031, 19, kT, kN, 1.0f, 0.0f, 0, 1, 2},
+      {1, 1, 1, kN, kN, 1.0f, 0.0f},
+      {1, 257, 300, kN, kT, 2.0f, 1.0f, 1, 1, 1},
+      {263, 1, 129, kT, kN, 1.0f, 0.0f, 4},
+      {64, 64, 1, kT, kT, -1.0f, 1.0f, 0, 3, 5},
+      {131, 67, 257, kN, kN, 1.0f, 0.0f},
+      {200, 300, 100, kT, kT, 0.5f, -1.0f, 7, 7, 7},
+      {512, 48, 600, kN, kN, 1.0f, 1.0f},
+      {37, 1031, 19, kT, kN, 1.0f, 0.0f, 0, 1, 2},
       // One row, B not transposed: the row path (kernels of more than 8 rows), full and partial
       // column blocks.
-      {1, 3137, 9, kN, kN, 1.0f, 0.0f, 0, 3, 1}, {1, 517, 300, kT, kN, 0.5f, 1.0f, 2, 1, 3},
+      {1, 3137, 9, kN, kN, 1.0f, 0.0f, 0, 3, 1},
+      {1, 517, 300, kT, kN, 0.5f, 1.0f, 2, 1, 3},
   };
   for (const auto& tc : cases) EXPECT_TRUE(check_sgemm(tc, label, sgemm));
 }

@@ -150,8 +150,7 @@ class GemmConv final : public LayerKernel {
   }
 
   // Bands of band_rows_ output rows, each lowered and multiplied by one task.
-  void run_bands(int grp, const float* source, float* out, const Epilogue& e,
-                 float* tasks) const {
+  void run_bands(int grp, const float* source, float* out, const Epilogue& e, float* tasks) const {
     const int bands = (out_.h + band_rows_ - 1) / band_rows_;
     parallel_chunks(*env_.pool, bands, [&](int task, int b0, int b1) {
       float* b = tasks + task * task_floats_;
@@ -189,8 +188,7 @@ class DepthwiseConv final : public LayerKernel {
     const Conv2dParams& p = l.conv();
     const bool stride1 = p.stride_w == 1 && p.pad_bottom == 1 && p.pad_right == 1;
     const bool stride2 = p.stride_w == 2 && 2 * out_.h <= in_.h && 2 * out_.w <= in_.w;
-    same_ = p.pad_top == 1 && p.pad_left == 1 && (stride1 || stride2) &&
-            out_.w >= env.simd->lanes;
+    same_ = p.pad_top == 1 && p.pad_left == 1 && (stride1 || stride2) && out_.w >= env.simd->lanes;
   }
 
   std::size_t workspace_bytes() const override {

@@ -19,8 +19,7 @@ Lowering::Lowering(const Shape& in, const Shape& out, const Conv2dParams& p)
 }
 
 std::size_t Lowering::phase_floats() const {
-  return stride_ == 1 ? 0
-                      : static_cast<std::size_t>(in_.c) * in_.h * stride_ * phase_w_;
+  return stride_ == 1 ? 0 : static_cast<std::size_t>(in_.c) * in_.h * stride_ * phase_w_;
 }
 
 // Phase q of row y of channel c at phases + ((c * h + y) * stride + q) * phase_w.

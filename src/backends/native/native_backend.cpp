@@ -5,9 +5,9 @@
 // round) or, 3x3 stride 1, Winograd F(4x4, 3x3), whichever of them is fastest on this CPU, timed in
 // prepare (conv_select.h). All GEMMs run the native SGEMM's micro-kernel on weights packed once in
 // prepare, with bias and activation applied to each output tile as it is finished. Fully connected
-// layers: a matrix-vector kernel at batch 1, the native SGEMM otherwise; 3x3 max pooling, global average
-// pooling and additions have kernels of their own (other_kernels.h); concats are done by the
-// engine in place where it can (the producers write their slices of the output), other concats,
+// layers: a matrix-vector kernel at batch 1, the native SGEMM otherwise; 3x3 max pooling, global
+// average pooling and additions have kernels of their own (other_kernels.h); concats are done by
+// the engine in place where it can (the producers write their slices of the output), other concats,
 // softmax and the rest run on the portable float ops of the reference (reference_ops.h), as the
 // gemm:* backends do.
 // Threads: one native SGEMM thread pool of ExecOptions::threads per backend, shared by every

@@ -112,9 +112,9 @@ class MaxPool3x3 final : public LayerKernel {
       });
       return;
     }
-    layout_.run_planes(env_, env_.simd->maxpool3x3, x, in_.plane(), y, out_.plane(),
-                       in_.n * in_.c, ctx.workspace, kLowest,
-                       kLowest, std::numeric_limits<float>::max(), [](DepthwisePlane&, int) {});
+    layout_.run_planes(env_, env_.simd->maxpool3x3, x, in_.plane(), y, out_.plane(), in_.n * in_.c,
+                       ctx.workspace, kLowest, kLowest, std::numeric_limits<float>::max(),
+                       [](DepthwisePlane&, int) {});
   }
 
  private:

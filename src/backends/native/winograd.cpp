@@ -83,8 +83,7 @@ class WinogradConv final : public LayerKernel {
     activation_bounds(l.conv().activation, lo_, hi_);
     bias_.assign(out_.c, 0.0f);
     if (!l.bias.empty()) std::copy_n(l.bias.data(), out_.c, bias_.data());
-    task_floats_ = round16(4 * phase_stride()) +
-                   round16(gemm_buffer_floats(env.gemm, u_[0]));
+    task_floats_ = round16(4 * phase_stride()) + round16(gemm_buffer_floats(env.gemm, u_[0]));
   }
 
   std::size_t workspace_bytes() const override {
@@ -123,9 +122,8 @@ class WinogradConv final : public LayerKernel {
       parallel_chunks(*env_.pool, kPoints, [&](int task, int p0, int p1) {
         multiply_points(v, m, count, tasks + task * task_floats_, p0, p1);
       });
-      parallel_chunks(*env_.pool, out_.c, [&](int, int c0, int c1) {
-        output_channels(m, t0, count, y, c0, c1);
-      });
+      parallel_chunks(*env_.pool, out_.c,
+                      [&](int, int c0, int c1) { output_channels(m, t0, count, y, c0, c1); });
     }
   }
 

@@ -195,8 +195,8 @@ class XnnSegment final : public Segment {
   void park_workers() const {
     const std::size_t threads = pthreadpool_get_threads_count(pool_);
     if (threads <= 1) return;
-    pthreadpool_parallelize_1d(pool_, [](void*, std::size_t) {}, nullptr, threads,
-                               PTHREADPOOL_FLAG_YIELD_WORKERS);
+    pthreadpool_parallelize_1d(
+        pool_, [](void*, std::size_t) {}, nullptr, threads, PTHREADPOOL_FLAG_YIELD_WORKERS);
   }
 
   [[noreturn]] void fail(const Layer& l, const char* what, xnn_status s) const {

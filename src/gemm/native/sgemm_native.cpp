@@ -406,7 +406,8 @@ void sgemm_row_axpy(const Problem& p) {
   const float alpha = p.args.alpha, beta = p.args.beta;
   auto store = [&](const float* acc, size_t j0, size_t width) {
     float* c = p.args.c + j0;
-    for (size_t j = 0; j < width; ++j) c[j] = beta == 0.0f ? alpha * acc[j] : alpha * acc[j] + beta * c[j];
+    for (size_t j = 0; j < width; ++j)
+      c[j] = beta == 0.0f ? alpha * acc[j] : alpha * acc[j] + beta * c[j];
   };
   const size_t blocks = ceil_div(n, kRowBlock), tasks = std::min(task_count(p), blocks);
   run_tasks(p, tasks, 0, 0, [&](size_t t, SgemmWorkspace::TaskBuffers&) {
