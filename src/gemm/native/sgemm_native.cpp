@@ -353,17 +353,21 @@ void sgemm_strided_b(const Problem& p) {
   run_tasks(p, tasks, 0, std::min(kc, k) * nr, task);
 }
 
+// op(A)'s only row, contiguous: A itself, or gathered into the workspace when A is transposed
+// (op(A)(0, q) = A[q * lda]).
+const float* a_row(const Problem& p) {
+  if (!p.a.transposed) return p.a.data;
+  float* row = p.workspace.packed_a(p.k);
+  for (size_t q = 0; q < p.k; ++q) row[q] = p.a.data[q * p.a.ld];
+  return row;
+}
+
 // One row of C with op(B) transposed (a fully connected layer at batch 1): every element of C is
 // the dot product of op(A)'s row with a contiguous row of B, so nothing is packed but op(A)'s row
 // when it is strided. Memory-bound on B; eight partial sums keep the adds independent.
 void sgemm_row_dot(const Problem& p) {
   const size_t n = p.n, k = p.k;
-  const float* x = p.a.data;
-  if (p.a.transposed) {  // op(A)(0, q) = A[q * lda]: gather it
-    float* row = p.workspace.packed_a(k);
-    for (size_t q = 0; q < k; ++q) row[q] = p.a.data[q * p.a.ld];
-    x = row;
-  }
+  const float* x = a_row(p);
   const float alpha = p.args.alpha, beta = p.args.beta;
   auto dot = [&](const float* b) {
     float part[8] = {};
@@ -397,12 +401,7 @@ constexpr int kRowPathMinMr = 8;
 void sgemm_row_axpy(const Problem& p) {
   constexpr size_t kRowBlock = 32;
   const size_t n = p.n, k = p.k;
-  const float* x = p.a.data;
-  if (p.a.transposed) {  // op(A)(0, q) = A[q * lda]: gather it
-    float* row = p.workspace.packed_a(k);
-    for (size_t q = 0; q < k; ++q) row[q] = p.a.data[q * p.a.ld];
-    x = row;
-  }
+  const float* x = a_row(p);
   const float alpha = p.args.alpha, beta = p.args.beta;
   auto store = [&](const float* acc, size_t j0, size_t width) {
     float* c = p.args.c + j0;
