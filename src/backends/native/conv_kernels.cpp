@@ -93,14 +93,14 @@ class GemmConv final : public LayerKernel {
     const int bands = (out_.h + band_rows_ - 1) / band_rows_;
     banded_ = lowered_ && !transposed && bands >= 2 * env.pool->threads();
     if (banded_) {
-      task_floats_ = round_up16(static_cast<std::size_t>(k_) * band_rows_ * out_.w) +
-                     round_up16(gemm_buffer_floats(env.gemm, weights_[0]));
+      task_floats_ = whole_lines(static_cast<std::size_t>(k_) * band_rows_ * out_.w) +
+                     whole_lines(gemm_buffer_floats(env.gemm, weights_[0]));
     }
   }
 
   std::size_t workspace_bytes() const override {
     if (!lowered_) return 0;
-    const std::size_t phases = round_up16(lowering_.phase_floats());
+    const std::size_t phases = whole_lines(lowering_.phase_floats());
     if (banded_) return sizeof(float) * (phases + task_floats_ * env_.pool->threads());
     return sizeof(float) * (phases + static_cast<std::size_t>(k_) * out_.plane());
   }
@@ -120,7 +120,7 @@ class GemmConv final : public LayerKernel {
           continue;
         }
         float* phases = ctx.workspace;
-        float* rest = phases + round_up16(lowering_.phase_floats());
+        float* rest = phases + whole_lines(lowering_.phase_floats());
         lowering_.split(*env_.simd, in, phases, *env_.pool);
         const float* source = lowering_.phase_floats() > 0 ? phases : in;
         if (banded_) {
@@ -135,7 +135,6 @@ class GemmConv final : public LayerKernel {
 
  private:
   static constexpr std::size_t kBandBytes = 256 << 10;  // one band's lowered B
-  static std::size_t round_up16(std::size_t floats) { return (floats + 15) / 16 * 16; }
 
   // C = W B for the whole plane, B (K x pixels) at b, on the pool's threads.
   void multiply(int grp, const float* b, float* out, const Epilogue& e) const {
@@ -154,7 +153,7 @@ class GemmConv final : public LayerKernel {
     const int bands = (out_.h + band_rows_ - 1) / band_rows_;
     parallel_chunks(*env_.pool, bands, [&](int task, int b0, int b1) {
       float* b = tasks + task * task_floats_;
-      float* buf = b + round_up16(static_cast<std::size_t>(k_) * band_rows_ * out_.w);
+      float* buf = b + whole_lines(static_cast<std::size_t>(k_) * band_rows_ * out_.w);
       for (int band = b0; band < b1; ++band) {
         const int oy0 = band * band_rows_, oy1 = std::min(out_.h, oy0 + band_rows_);
         const int n = (oy1 - oy0) * out_.w;

@@ -57,6 +57,10 @@ bool winograd_applies(const Graph& g, const Layer& l);
 std::unique_ptr<LayerKernel> make_conv_kernel(const Graph& g, const Layer& l, ConvAlgorithm a,
                                               const KernelEnv& env);
 
+// floats rounded up to whole 64-byte cache lines (16 floats): where the kernels cut a workspace
+// into per-task or per-array parts, each part starts on its own line.
+inline std::size_t whole_lines(std::size_t floats) { return (floats + 15) / 16 * 16; }
+
 // Calls fn(task, begin, end) for at most pool.threads() contiguous chunks of [0, count).
 template <typename Fn>
 void parallel_chunks(gemm::native::ThreadPool& pool, int count, Fn&& fn) {

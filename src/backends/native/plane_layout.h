@@ -33,7 +33,7 @@ class PlaneLayout {
 
   // The floats one task needs to run a window kernel over planes: the packed plane (a multiple of
   // 16) and the kernel's scratch.
-  std::size_t plane_floats() const { return (floats() + 15) / 16 * 16; }
+  std::size_t plane_floats() const { return whole_lines(floats()); }
   std::size_t task_floats() const { return plane_floats() + depthwise_scratch_floats(pitch_); }
 
   // Runs `kernel` over planes [0, planes) of x (channel-major, in_plane floats each) into y

@@ -53,8 +53,6 @@ constexpr std::size_t kBlockBytes = std::size_t{1} << 22;
 constexpr std::size_t kPrivateBlockBytes = std::size_t{1} << 20;
 constexpr int kMinPrivateTiles = 28;
 
-std::size_t round16(std::size_t floats) { return (floats + 15) / 16 * 16; }
-
 class WinogradConv final : public LayerKernel {
  public:
   WinogradConv(const Graph& g, const Layer& l, const KernelEnv& env)
@@ -76,14 +74,14 @@ class WinogradConv final : public LayerKernel {
       const int fit = static_cast<int>(kBlockBytes / per_tile) / nr * nr;
       block_ = std::min(tiles_, std::max(nr, fit));
     }
-    ld_ = static_cast<int>(round16(block_ + lanes_));
+    ld_ = static_cast<int>(whole_lines(block_ + lanes_));
     pitch_ = (tiles_w_ + 1 + 2 * lanes_ - 1) / lanes_ * lanes_;
     band_rows_ = 4 * std::min(tiles_h_, (block_ + tiles_w_ - 1) / tiles_w_ + 1) + 2;
     transform_weights();
     activation_bounds(l.conv().activation, lo_, hi_);
     bias_.assign(out_.c, 0.0f);
     if (!l.bias.empty()) std::copy_n(l.bias.data(), out_.c, bias_.data());
-    task_floats_ = round16(4 * phase_stride()) + round16(gemm_buffer_floats(env.gemm, u_[0]));
+    task_floats_ = whole_lines(4 * phase_stride()) + whole_lines(gemm_buffer_floats(env.gemm, u_[0]));
   }
 
   std::size_t workspace_bytes() const override {
@@ -194,7 +192,7 @@ class WinogradConv final : public LayerKernel {
 
   // M[xi] (Cout x block) = U[xi] V[xi] for the points [p0, p1).
   void multiply_points(const float* v, float* m, int count, float* scratch, int p0, int p1) const {
-    float* buf = scratch + round16(4 * phase_stride());
+    float* buf = scratch + whole_lines(4 * phase_stride());
     for (int xi = p0; xi < p1; ++xi) {
       gemm_packed_a_serial(env_.gemm, u_[xi], v + xi * v_point(), ld_, count, m + xi * m_point(),
                            ld_, {}, buf);
