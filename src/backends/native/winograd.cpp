@@ -58,10 +58,10 @@ class WinogradConv final : public LayerKernel {
   WinogradConv(const Graph& g, const Layer& l, const KernelEnv& env)
       : layer_(l), env_(env), in_(g.input_shape(l)), out_(g.output_shape(l)) {
     const int nr = env.gemm.kernel->nr;
-    lanes_ = env.simd->lanes;
+    const int lanes = env.simd->lanes;
     tiles_w_ = (out_.w + 3) / 4;
-    tiles_h_ = (out_.h + 3) / 4;
-    per_image_ = tiles_h_ * tiles_w_;
+    const int tiles_h = (out_.h + 3) / 4;
+    per_image_ = tiles_h * tiles_w_;
     tiles_ = in_.n * per_image_;
     const std::size_t per_tile = kPoints * sizeof(float) * (in_.c + out_.c);
     const int threads = env.pool->threads();
@@ -74,9 +74,9 @@ class WinogradConv final : public LayerKernel {
       const int fit = static_cast<int>(kBlockBytes / per_tile) / nr * nr;
       block_ = std::min(tiles_, std::max(nr, fit));
     }
-    ld_ = static_cast<int>(whole_lines(block_ + lanes_));
-    pitch_ = (tiles_w_ + 1 + 2 * lanes_ - 1) / lanes_ * lanes_;
-    band_rows_ = 4 * std::min(tiles_h_, (block_ + tiles_w_ - 1) / tiles_w_ + 1) + 2;
+    ld_ = static_cast<int>(whole_lines(block_ + lanes));
+    pitch_ = (tiles_w_ + 1 + 2 * lanes - 1) / lanes * lanes;
+    band_rows_ = 4 * std::min(tiles_h, (block_ + tiles_w_ - 1) / tiles_w_ + 1) + 2;
     transform_weights();
     activation_bounds(l.conv().activation, lo_, hi_);
     bias_.assign(out_.c, 0.0f);
@@ -215,7 +215,7 @@ class WinogradConv final : public LayerKernel {
   const Layer& layer_;
   KernelEnv env_;
   Shape in_, out_;
-  int lanes_ = 1, tiles_w_ = 0, tiles_h_ = 0, per_image_ = 0, tiles_ = 0, block_ = 0;
+  int tiles_w_ = 0, per_image_ = 0, tiles_ = 0, block_ = 0;
   int ld_ = 0, pitch_ = 0, band_rows_ = 0;
   bool private_ = false;  // each thread its own blocks (see kPrivateBlockBytes)
   std::size_t task_floats_ = 0;
