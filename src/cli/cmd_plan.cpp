@@ -80,7 +80,7 @@ std::vector<std::string> own_arguments() {
 
 }  // namespace
 
-void restart_with_passive_openmp(int threads) {
+void quiet_idle_threads_for_a_mix(int threads) {
   // OpenBLAS's workers spin for 2^28 cycles after each call by default: in a mix they took the
   // cores from the next segment's threads (SqueezeNet v1.1, 2 threads on 2 cores, native measured
   // in the same process as gemm:openblas: 8.8 ms, against 3.5 ms with this). OpenBLAS is loaded
@@ -187,7 +187,7 @@ void add_plan_command(CLI::App& app) {
   cmd->add_option("--blas-lib", o->blas_libs, "A CBLAS library by path (provider path:PATH)");
   add_cpu_options(cmd, o->cpus);
   cmd->callback([o] {
-    restart_with_passive_openmp(o->plan.threads);
+    quiet_idle_threads_for_a_mix(o->plan.threads);
     apply_cpu_choice(o->cpus);
     check_writable(o->out);
     for (const std::string& lib : o->blas_libs) gemm::register_blas_library(lib);

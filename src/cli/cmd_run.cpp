@@ -225,7 +225,7 @@ void print_result(const BenchmarkResult& r, const power::EnergyOutcome& energy, 
 
 int run(RunCommandOptions& o) {
   inject_fault(o.bench.backend);
-  if (o.bench.backend == "auto") restart_with_passive_openmp(o.bench.threads);
+  if (o.bench.backend == "auto") quiet_idle_threads_for_a_mix(o.bench.threads);
   if (!o.input_shape.empty()) o.bench.model_options.input_shape = parse_input_shape(o.input_shape);
   const std::vector<int> cores = apply_cpu_choice(o.cpus);
   const double busy = busy_cores(0.2);  // before any work: the load of everything else

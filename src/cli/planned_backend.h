@@ -22,7 +22,7 @@ void resolve_planned_backend(BenchmarkOptions& b, const std::string& plan_path);
 // on. It also sets OPENBLAS_THREAD_TIMEOUT=4 when unset (OpenBLAS's workers then sleep after a
 // call instead of spinning for 2^28 cycles). XNNPACK's segments put their workers to sleep
 // themselves; native's pool never spins. Call it before any work or output.
-void restart_with_passive_openmp(int threads);
+void quiet_idle_threads_for_a_mix(int threads);
 
 // The plan's contenders, what was left out, and what the mix gained, for a person.
 void print_plan_summary(const placement::Plan& plan);
