@@ -292,7 +292,8 @@ bool remeasure_busy_rounds(const StudyPlan& plan, ResultsFile& results, StudyRun
     if (!runner.machine_quiet_now()) continue;  // as busy as before: the row stays marked
     std::string outcome;
     double wall_s = 0;
-    if (!runner.run(*s, s->key + "#2", outcome, wall_s)) return false;
+    // A light round is measured again as light: the same arguments as the round it replaces.
+    if (!runner.run(*s, s->key + "#2", outcome, wall_s, slow_row(results, *s).light)) return false;
     ++again;
   }
   std::fprintf(stderr, "libscout study: measured %zu of them again; rows still busy are marked "

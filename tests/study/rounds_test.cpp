@@ -119,6 +119,26 @@ TEST_F(RoundsTest, ASlowRowCostsLittleInLaterRounds) {
   }
 }
 
+// A light round that was taken on a busy machine is measured again as light: the study's own
+// results, with the slow row's second round marked busy, are resumed on a quieter machine.
+TEST_F(RoundsTest, ALightRoundIsMeasuredAgainAsLight) {
+  const std::string env = "LIBSCOUT_TEST_DELAYS=1200";
+  ASSERT_EQ(libscout(study_args("--rounds 2"), env), 0) << output_;
+  const fs::path file = dir_ / "study" / "results.json";
+  json r = read(file);
+  ASSERT_EQ(r["runs"].size(), 1u);
+  json& second = r["runs"][0]["rounds"][1];
+  second["status"] = "ok";
+  second["busy_cores_at_start"] = 1.5;
+  second["remeasured"] = false;
+  std::ofstream(file) << r.dump(1);
+  ASSERT_EQ(libscout(study_args("--rounds 2 --resume", "5"), env), 0) << output_;
+  const json again = read(file)["runs"][0]["rounds"][1];
+  if (!again["remeasured"].get<bool>()) GTEST_SKIP() << "the machine stayed busy: " << output_;
+  EXPECT_EQ(again["status"], "ok") << again.dump();
+  EXPECT_EQ(again["iterations"], 1) << "measured again with the full round's arguments";
+}
+
 TEST_F(RoundsTest, DeclinedLayersAreNamedWithTheirShareOfTheTime) {
   const fs::path out = dir_ / "run.json";
   ASSERT_EQ(libscout("run squeezenet1.1 --backend test-scripted --min-time 0.1 --json " +
