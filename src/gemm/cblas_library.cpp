@@ -134,9 +134,9 @@ std::vector<CblasLibrarySpec> debian_cblas_libraries() {
        "bli_thread_set_num_threads", true, "bli_info_get_version_str",
        "bli_thread_get_num_threads"},
       {"atlas", "ATLAS (Debian's generic build, single-threaded), loaded with dlopen",
-       {lib + "atlas/libblas.so.3"}, "", false, ""},
+       {lib + "atlas/libblas.so.3"}, "", false, "", ""},
       {"netlib", "netlib reference BLAS/CBLAS (single-threaded), loaded with dlopen",
-       {lib + "blas/libblas.so.3"}, "", false, ""},
+       {lib + "blas/libblas.so.3"}, "", false, "", ""},
   };
 }
 

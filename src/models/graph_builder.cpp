@@ -27,13 +27,13 @@ void fill_uniform(Tensor& t, std::uint64_t seed, const std::string& name, float 
 
 GraphBuilder::GraphBuilder(std::string name, Shape input, std::uint64_t seed) : seed_(seed) {
   graph_.name = std::move(name);
-  graph_.values.push_back({"input", input});
+  graph_.values.push_back({"input", input, {}});
   graph_.input = 0;
 }
 
 ValueId GraphBuilder::append(Layer layer) {
   const ValueId out = static_cast<ValueId>(graph_.values.size());
-  graph_.values.push_back({layer.name, {}});
+  graph_.values.push_back({layer.name, {}, {}});
   layer.output = out;
   graph_.values[out].shape = infer_output_shape(graph_, layer);
   graph_.layers.push_back(std::move(layer));
@@ -115,14 +115,15 @@ ValueId GraphBuilder::relu6(ValueId x, const std::string& name) {
 ValueId GraphBuilder::max_pool(ValueId x, const std::string& name, int kernel, int stride,
                                int pad, bool ceil_mode) {
   Layer l = simple(name, OpKind::kMaxPool, {x});
-  l.params = Pool2dParams{kernel, kernel, stride, stride, pad, pad, ceil_mode, true};
+  l.params = Pool2dParams{kernel, kernel, stride, stride, pad, pad, ceil_mode, true, {}, {}};
   return append(std::move(l));
 }
 
 ValueId GraphBuilder::avg_pool(ValueId x, const std::string& name, int kernel, int stride,
                                int pad, bool ceil_mode, bool count_include_pad) {
   Layer l = simple(name, OpKind::kAvgPool, {x});
-  l.params = Pool2dParams{kernel, kernel, stride, stride, pad, pad, ceil_mode, count_include_pad};
+  l.params =
+      Pool2dParams{kernel, kernel, stride, stride, pad, pad, ceil_mode, count_include_pad, {}, {}};
   return append(std::move(l));
 }
 

@@ -98,6 +98,7 @@ Constant concat_constants(NodeContext& ctx, std::size_t axis) {
     parts.push_back(&c);
   }
   const std::size_t count = checked_count(out.dims, ctx.importer().limit() / 8, ctx.where());
+  ctx.importer().charge(std::uint64_t{count} * 8, ctx.where());
   out.f.clear();
   out.i.clear();
   if (count == 0) return out;  // empty: the loop over `outer` would only take time
@@ -227,9 +228,9 @@ void convert_gather(NodeContext& ctx) {
   out.dims.assign(data.dims.begin(), data.dims.begin() + axis);
   out.dims.insert(out.dims.end(), idx.dims.begin(), idx.dims.end());
   out.dims.insert(out.dims.end(), data.dims.begin() + axis + 1, data.dims.end());
-  if (checked_count(out.dims, ctx.importer().limit() / 8, ctx.where()) == 0) {
-    return ctx.set_output(0, out);  // nothing to gather (empty indices or empty other axes)
-  }
+  const std::size_t count = checked_count(out.dims, ctx.importer().limit() / 8, ctx.where());
+  if (count == 0) return ctx.set_output(0, out);  // nothing to gather (empty indices or other axes)
+  ctx.importer().charge(std::uint64_t{count} * 8, ctx.where());
   const std::int64_t outer = span_product(data.dims, 0, axis);
   const std::int64_t inner = span_product(data.dims, axis + 1, data.dims.size());
   for (std::int64_t o = 0; o < outer; ++o) {

@@ -25,8 +25,11 @@ constexpr std::uint64_t kMaxLimit32 = (std::uint64_t(2) << 30) - 1;
 }  // namespace
 
 std::size_t default_model_memory_limit() {
-  const std::uint64_t memory = static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) *
-                               static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  // A system that does not say (-1) is taken as a 512 MiB board, the smallest this tool targets.
+  const std::uint64_t memory =
+      pages > 0 && page > 0 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page)
+                            : std::uint64_t(512) << 20;
   std::uint64_t limit = memory / 2;
   if constexpr (sizeof(void*) < 8) limit = std::clamp(limit, kMinLimit32, kMaxLimit32);
   for (int resource : {RLIMIT_AS, RLIMIT_DATA}) {

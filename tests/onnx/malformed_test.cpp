@@ -100,6 +100,34 @@ TEST(OnnxMalformed, HugeDimensions) {
   EXPECT_ERROR(error_of(big_input), "input 'x': dimension 2147483648 is too large");
 }
 
+// Constants folded at load (Concat, Gather of initializers) count against the memory limit as
+// they are made: each alone fits, together they do not.
+TEST(OnnxMalformed, FoldedConstantsAddUpAgainstTheLimit) {
+  std::string nodes;
+  for (int k = 0; k < 8; ++k) {
+    nodes += "  c" + std::to_string(k) + " = Concat <axis = 0> (a, a)\n";
+    nodes += "  g" + std::to_string(k) + " = Gather <axis = 0> (a, i)\n";
+  }
+  onnx::ModelProto m = parse_model(R"(<ir_version: 7, opset_import: ["" : 13]>
+g (float[1, 4] x) => (float[1, 4] y) {
+)" + nodes + R"(  y = Relu (x)
+})");
+  onnx::TensorProto* a = m.mutable_graph()->add_initializer();
+  a->set_name("a");
+  a->set_data_type(onnx::TensorProto_DataType_INT64);
+  a->add_dims(500);
+  for (int v = 0; v < 500; ++v) a->add_int64_data(v);
+  onnx::TensorProto* i = m.mutable_graph()->add_initializer();
+  i->set_name("i");
+  i->set_data_type(onnx::TensorProto_DataType_INT64);
+  i->add_dims(500);
+  for (int v = 0; v < 500; ++v) i->add_int64_data(499 - v);
+  const std::size_t size = m.SerializeAsString().size();
+  // a and i take 8000 bytes, each Concat 8000 and each Gather 4000: 104000 in all.
+  EXPECT_EQ(error_of(m, {.memory_limit = size + 110000}), "");
+  EXPECT_ERROR(error_of(m, {.memory_limit = size + 60000}), "bytes more, past the memory limit of");
+}
+
 // An int64 initializer `name` of `dims`, without values.
 void add_empty_initializer(onnx::ModelProto& m, const std::string& name, const std::vector<std::int64_t>& dims) {
   onnx::TensorProto* t = m.mutable_graph()->add_initializer();
