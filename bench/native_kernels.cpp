@@ -1,7 +1,7 @@
 // The native backend's kernels on the layer shapes of the zoo (MobileNet v1's first, depthwise and
 // pointwise layers, ResNet-18's 3x3 layers), each vector build this CPU runs for the depthwise and
-// direct kernels, and Winograd or direct next to the GEMM (both ways round) on the same layer. One
-// thread unless --threads. Method: Google Benchmark's own (warm-up by its iteration estimate, wall
+// direct kernels, and Winograd or direct next to the GEMM (both ways round) on the same layer, at
+// 1 and 2 threads (the name's threads:<t>). Method: Google Benchmark's own (warm-up by its iteration estimate, wall
 // clock, the statistic its --benchmark_repetitions reports); run side by side with `libscout run
 // --per-layer` figures.
 #include <benchmark/benchmark.h>
@@ -59,7 +59,7 @@ Graph conv_graph(const ConvCase& c) {
 void run_conv(benchmark::State& state, const ConvCase& c, ConvAlgorithm a,
               const SimdKernels* simd) {
   const Graph g = conv_graph(c);
-  gemm::native::ThreadPool pool(1);
+  gemm::native::ThreadPool pool(static_cast<int>(state.range(0)));
   GemmScratch scratch;
   const KernelEnv env{&pool, default_packed_gemm(), simd, &scratch};
   auto kernel = make_conv_kernel(g, g.layers[0], a, env);
@@ -106,7 +106,7 @@ int register_all() {
                                "/" + simd->name;
       benchmark::RegisterBenchmark(name.c_str(), [&c, a = a, simd = simd](benchmark::State& s) {
         run_conv(s, c, a, simd);
-      })->Unit(benchmark::kMicrosecond)->UseRealTime();
+      })->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond)->UseRealTime();
     }
   }
   return 0;

@@ -51,27 +51,31 @@ void gemm_transposed(const PackedGemm& gemm, const PackedColumns& a, const float
   // Weight panels per block: as many floats as the A block of the BLIS loops (sized for L2).
   const long budget = static_cast<long>(gemm.blocking.mc) * gemm.blocking.kc;
   const int block = static_cast<int>(std::max(1L, budget / (static_cast<long>(k) * nr + 1)));
-  // Every pixel panel packed once (weight blocks revisit them all), shared by the tasks.
+  // Every pixel panel packed once (weight blocks revisit them all) by the task that multiplies
+  // it: one parallel region, no barrier between packing and multiplying.
   const std::size_t panel_floats = static_cast<std::size_t>(mr) * k;
   float* pixels = scratch.task_buffer(0, panel_floats * pixel_panels + 16);
-  auto pack = [&](std::size_t t) {
+  auto run = [&](std::size_t t) {
     const auto [i0, i1] = panels_of(t);
     for (int i = i0; i < i1; ++i) {
       pack_pixels(*gemm.simd, b, ldb, k, i * mr, std::min(mr, n - i * mr), mr,
                   pixels + i * panel_floats);
     }
-  };
-  pool.parallel_for(static_cast<std::size_t>(tasks), pack);
-  auto run = [&](std::size_t t) {
-    const auto [i0, i1] = panels_of(t);
     alignas(64) float tile[gemm::native::kMaxUkernelTile];
     for (int q0 = 0; q0 < a.panels(); q0 += block) {
       const int q1 = std::min(a.panels(), q0 + block);
       for (int i = i0; i < i1; ++i) {
         const int cols = std::min(mr, n - i * mr);
         for (int q = q0; q < q1; ++q) {
-          kern.fn(static_cast<std::size_t>(k), pixels + i * panel_floats, a.panel(q), tile, nr,
-                  0.0f);
+          // A partial last pixel panel multiplies only its pixels' rows, through the kernel's
+          // strided-B variant (the weight panel is its B, NR floats apart).
+          if (cols < mr && kern.strided_b != nullptr) {
+            kern.strided_b(static_cast<std::size_t>(cols), static_cast<std::size_t>(k),
+                           pixels + i * panel_floats, a.panel(q), nr, tile, nr, 0.0f);
+          } else {
+            kern.fn(static_cast<std::size_t>(k), pixels + i * panel_floats, a.panel(q), tile, nr,
+                    0.0f);
+          }
           const int rows = std::min(nr, m - q * nr);
           gemm.simd->transposed_epilogue(
               {tile, nr, cols, rows, epilogue.bias ? epilogue.bias + q * nr : nullptr, lo, hi,
@@ -86,7 +90,9 @@ void gemm_transposed(const PackedGemm& gemm, const PackedColumns& a, const float
 bool prefer_transposed(const gemm::native::SgemmUkernel& kernel, int m, int n, int k) {
   if (k < kTransposedMinDepth || m <= 0 || n <= 0) return false;
   const double normal = double(covered(m, kernel.mr)) * covered_columns(kernel, n);
-  const double transposed = double(covered(n, kernel.mr)) * covered(m, kernel.nr);
+  // A partial last pixel panel costs its rows where the kernel can multiply fewer rows.
+  const int pixel_rows = kernel.strided_b != nullptr ? n : covered(n, kernel.mr);
+  const double transposed = double(pixel_rows) * covered(m, kernel.nr);
   return transposed * 1.02 < normal;
 }
 
