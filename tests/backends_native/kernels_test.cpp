@@ -63,6 +63,15 @@ TEST(NativeKernels, DepthwiseMatchesReference) {
       {{1, 2, 7, 17}, 1, 1},
       {{1, 3, 6, 100}, 1, 1},
       {{2, 2, 3, 56}, 1, 1},
+      // Rows narrower than a vector but over half of one (AVX-512: 9 to 15, AVX2: 5 to 7, NEON:
+      // 3): one row, two rows, a batch.
+      {{1, 3, 14, 14}, 1, 1},
+      {{2, 2, 9, 9}, 1, 1},
+      {{1, 3, 1, 15}, 1, 1},
+      {{1, 2, 2, 12}, 1, 1},
+      {{1, 2, 2, 7}, 1, 1},
+      {{1, 3, 7, 5}, 1, 1},
+      {{1, 2, 4, 3}, 1, 1},
       // Stride 2 on even planes, read in place too: one vector, first and overlapping last,
       // four-vector blocks.
       {{2, 2, 4, 32}, 2, 1},

@@ -187,7 +187,9 @@ class DepthwiseConv final : public LayerKernel {
     const Conv2dParams& p = l.conv();
     const bool stride1 = p.stride_w == 1 && p.pad_bottom == 1 && p.pad_right == 1;
     const bool stride2 = p.stride_w == 2 && 2 * out_.h <= in_.h && 2 * out_.w <= in_.w;
-    same_ = p.pad_top == 1 && p.pad_left == 1 && (stride1 || stride2) && out_.w >= env.simd->lanes;
+    const int lanes = env.simd->lanes;
+    same_ = p.pad_top == 1 && p.pad_left == 1 &&
+            ((stride1 && 2 * out_.w > lanes) || (stride2 && out_.w >= lanes));
   }
 
   std::size_t workspace_bytes() const override {
