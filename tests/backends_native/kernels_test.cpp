@@ -63,9 +63,12 @@ TEST(NativeKernels, DepthwiseMatchesReference) {
       {{1, 2, 7, 17}, 1, 1},
       {{1, 3, 6, 100}, 1, 1},
       {{2, 2, 3, 56}, 1, 1},
-      // Rows narrower than a vector but over half of one (AVX-512: 9 to 15, AVX2: 5 to 7, NEON:
-      // 3): one row, two rows, a batch.
+      // Rows narrower than a vector, planes of a vector or more (in place) or less (packed):
+      // several rows per vector, a plane of exactly one vector, one row, two rows, a batch.
       {{1, 3, 14, 14}, 1, 1},
+      {{1, 2, 7, 7}, 1, 1},
+      {{2, 3, 4, 4}, 1, 1},
+      {{1, 2, 8, 2}, 1, 1},
       {{2, 2, 9, 9}, 1, 1},
       {{1, 3, 1, 15}, 1, 1},
       {{1, 2, 2, 12}, 1, 1},

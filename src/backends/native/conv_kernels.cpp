@@ -189,7 +189,8 @@ class DepthwiseConv final : public LayerKernel {
     const bool stride2 = p.stride_w == 2 && 2 * out_.h <= in_.h && 2 * out_.w <= in_.w;
     const int lanes = env.simd->lanes;
     same_ = p.pad_top == 1 && p.pad_left == 1 &&
-            ((stride1 && 2 * out_.w > lanes) || (stride2 && out_.w >= lanes));
+            ((stride1 && out_.plane() >= static_cast<std::size_t>(lanes)) ||
+             (stride2 && out_.w >= lanes));
   }
 
   std::size_t workspace_bytes() const override {
