@@ -81,6 +81,13 @@ TEST(NativeKernels, DepthwiseMatchesReference) {
       {{1, 3, 8, 40}, 2, 1},
       {{1, 2, 10, 200}, 2, 1},
       {{1, 3, 6, 64}, 2, 1},
+      // Stride 2 on output rows narrower than a vector, in place where the planes allow: several
+      // rows per vector, the input's last rows shifted from its last two vectors, odd sizes.
+      {{1, 3, 28, 28}, 2, 1},
+      {{2, 2, 14, 14}, 2, 1},
+      {{1, 2, 10, 12}, 2, 1},
+      {{1, 3, 16, 6}, 2, 1},
+      {{1, 2, 8, 8}, 2, 1},
   };
   for (const SimdKernels* simd : simd_builds()) {
     for (const Case& c : cases) {

@@ -190,7 +190,8 @@ class DepthwiseConv final : public LayerKernel {
     const int lanes = env.simd->lanes;
     same_ = p.pad_top == 1 && p.pad_left == 1 &&
             ((stride1 && out_.plane() >= static_cast<std::size_t>(lanes)) ||
-             (stride2 && out_.w >= lanes));
+             (stride2 && (out_.w >= lanes || (in_.plane() >= 2 * static_cast<std::size_t>(lanes) &&
+                                              out_.plane() >= static_cast<std::size_t>(lanes)))));
   }
 
   std::size_t workspace_bytes() const override {
