@@ -74,15 +74,17 @@ void pack_b_panel(const Operand& b, size_t row0, size_t depth, size_t col0, size
 }
 
 // Packs columns [col0, col0 + cols) of rows [row0, row0 + depth) of op(B) into consecutive NR-wide
-// panels (each depth x NR, the last padded with zeros). Not transposed, B is read row by row
-// across all the panels, long contiguous runs that a cold B streams from memory well; transposed,
-// panel by panel.
+// panels (each depth x NR), a last partial one last_nr wide (its kernel's width, padded with
+// zeros). Not transposed, B is read row by row across all the panels, long contiguous runs that a
+// cold B streams from memory well; transposed, panel by panel.
 void pack_b_panels(const Operand& b, size_t row0, size_t depth, size_t col0, size_t cols,
-                   size_t nr, float* dst) {
+                   size_t nr, int last_nr, float* dst) {
   if (b.transposed) {
-    for (size_t j = 0; j < cols; j += nr)
-      pack_b_panel(b, row0, depth, col0 + j, std::min(nr, cols - j), static_cast<int>(nr),
+    for (size_t j = 0; j < cols; j += nr) {
+      const size_t width = std::min(nr, cols - j);
+      pack_b_panel(b, row0, depth, col0 + j, width, width < nr ? last_nr : static_cast<int>(nr),
                    dst + j * depth);
+    }
     return;
   }
   const size_t full = cols / nr * nr;
@@ -91,10 +93,20 @@ void pack_b_panels(const Operand& b, size_t row0, size_t depth, size_t col0, siz
     for (size_t j = 0; j < full; j += nr)
       std::copy(src + j, src + j + nr, dst + j * depth + p * nr);
   }
-  if (full < cols) {
-    pack_b_panel(b, row0, depth, col0 + full, cols - full, static_cast<int>(nr),
-                 dst + full * depth);
+  if (full < cols) pack_b_panel(b, row0, depth, col0 + full, cols - full, last_nr, dst + full * depth);
+}
+
+// The micro-kernel for a panel of `cols` columns: the narrowest of the kernel's tiles that covers
+// them (a last partial panel: 49 columns on 16-wide AVX2 tiles end with one column, computed on an
+// 8-wide tile instead of a 16-wide one).
+SgemmNarrowUkernel panel_kernel(const SgemmUkernel& kernel, size_t cols) {
+  SgemmNarrowUkernel best{kernel.nr, kernel.fn};
+  for (const SgemmNarrowUkernel& narrow : kernel.narrow) {
+    if (narrow.nr > 0 && static_cast<size_t>(narrow.nr) >= cols && narrow.nr < best.nr) {
+      best = narrow;
+    }
   }
+  return best;
 }
 
 // C := beta * C without reading C when beta == 0 (the whole product when k == 0 or alpha == 0).
@@ -240,17 +252,19 @@ void packed_row_blocks(const Problem& p, size_t row0, size_t rows, const SliceB&
     for (size_t i = 0; i < mb; i += mr)
       pack_a_panel(p.a, p.args.alpha, row0 + ic + i, std::min(mr, mb - i), b.pc, kb, p.kernel.mr,
                    packed_a + i * kb, p.kernel.pack_a);
+    const SgemmNarrowUkernel last = panel_kernel(p.kernel, b.nb % nr);
     for (size_t jr = 0; jr < b.nb; jr += nr) {  // loop 2
       float* b_panel = b.packed + jr * kb;
       if (ic == 0 && jr % (kPackGroup * nr) == 0)  // the group of panels starting here
         pack_b_panels(p.b, b.pc, kb, b.col0 + jr, std::min(kPackGroup * nr, b.nb - jr), nr,
-                      b_panel);
+                      last.nr, b_panel);
+      const size_t cols = std::min(nr, b.nb - jr);
+      const SgemmUkernelFn fn = cols < nr ? last.fn : p.kernel.fn;
       for (size_t ir = 0; ir < mb; ir += mr) {  // loop 1
         const float* a_panel = packed_a + ir * kb;
-        run_tile(p, std::min(mr, mb - ir), std::min(nr, b.nb - jr),
-                 p.args.c + (row0 + ic + ir) * p.ldc + b.col0 + jr, beta,
-                 [&](float* c, size_t ldc, float beta_c) {
-                   p.kernel.fn(kb, a_panel, b_panel, c, ldc, beta_c);
+        run_tile(p, std::min(mr, mb - ir), cols, p.args.c + (row0 + ic + ir) * p.ldc + b.col0 + jr,
+                 beta, [&](float* c, size_t ldc, float beta_c) {
+                   fn(kb, a_panel, b_panel, c, ldc, beta_c);
                  });
       }
     }
