@@ -126,7 +126,10 @@ class GemmConv final : public LayerKernel {
         if (banded_) {
           run_bands(grp, source, out, e, rest);
         } else {
-          lowering_.fill(*env_.simd, source, 0, out_.h, rest);
+          // The whole plane lowered, threads taking ranges of input channels.
+          parallel_chunks(*env_.pool, cin_g_, [&](int, int c0, int c1) {
+            lowering_.fill(*env_.simd, source, 0, out_.h, rest, c0, c1);
+          });
           multiply(grp, rest, out, e);
         }
       }

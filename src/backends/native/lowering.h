@@ -29,8 +29,10 @@ class Lowering {
   void split(const SimdKernels& simd, const float* in, float* phases,
              gemm::native::ThreadPool& pool) const;
   // Output rows [oy0, oy1) of the lowered matrix into dst (depth() rows of (oy1 - oy0) * out.w
-  // floats, dense); `source` is the input with stride 1, the phases otherwise.
-  void fill(const SimdKernels& simd, const float* source, int oy0, int oy1, float* dst) const;
+  // floats, dense); `source` is the input with stride 1, the phases otherwise. Only the rows of
+  // input channels [c0, c1) are written when given (threads take ranges of channels).
+  void fill(const SimdKernels& simd, const float* source, int oy0, int oy1, float* dst, int c0 = 0,
+            int c1 = -1) const;
 
  private:
   Shape in_, out_;
