@@ -35,6 +35,8 @@ const ConvCase kCases[] = {
     {"mobilenet_v1/block13.pw", {1, 1024, 7, 7}, 1024, 1, 1, 0, 1},
     {"squeezenet1.1/fire2.squeeze", {1, 64, 55, 55}, 16, 1, 1, 0, 1},
     {"squeezenet1.1/fire2.expand1x1", {1, 16, 55, 55}, 64, 1, 1, 0, 1},
+    {"squeezenet1.1/fire2.expand3x3", {1, 16, 55, 55}, 64, 3, 1, 1, 1},
+    {"squeezenet1.1/fire9.expand3x3", {1, 64, 13, 13}, 256, 3, 1, 1, 1},
     {"squeezenet1.1/conv10", {1, 512, 13, 13}, 1000, 1, 1, 0, 1},
     {"resnet18/conv1", {1, 3, 224, 224}, 64, 7, 2, 3, 1},
     {"resnet18/layer1.conv", {1, 64, 56, 56}, 64, 3, 1, 1, 1},
