@@ -1,8 +1,9 @@
 // The native backend's kernels on the layer shapes of the zoo (MobileNet v1's first, depthwise and
 // pointwise layers, ResNet-18's 3x3 layers), each vector build this CPU runs for the depthwise and
 // direct kernels, and Winograd or direct next to the GEMM (both ways round) on the same layer, at
-// 1 and 2 threads (the name's threads:<t>). Method: Google Benchmark's own (warm-up by its iteration estimate, wall
-// clock, the statistic its --benchmark_repetitions reports); run side by side with `libscout run
+// 1 and 2 threads (the name's threads:<t>). Method: Google Benchmark's own (warm-up by its
+// iteration estimate, wall clock, the statistic its --benchmark_repetitions reports); run side by
+// side with `libscout run
 // --per-layer` figures.
 #include <benchmark/benchmark.h>
 
@@ -106,9 +107,13 @@ int register_all() {
     for (const auto& [a, simd] : runs) {
       const std::string name = std::string("native/") + c.name + "/" + conv_algorithm_name(a) +
                                "/" + simd->name;
-      benchmark::RegisterBenchmark(name.c_str(), [&c, a = a, simd = simd](benchmark::State& s) {
-        run_conv(s, c, a, simd);
-      })->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond)->UseRealTime();
+      benchmark::RegisterBenchmark(
+          name.c_str(), [&c, a = a, simd = simd](benchmark::State& s) { run_conv(s, c, a, simd); })
+          ->ArgName("threads")
+          ->Arg(1)
+          ->Arg(2)
+          ->Unit(benchmark::kMicrosecond)
+          ->UseRealTime();
     }
   }
   return 0;

@@ -77,8 +77,8 @@ void pack_b_panel(const Operand& b, size_t row0, size_t depth, size_t col0, size
 // panels (each depth x NR), a last partial one last_nr wide (its kernel's width, padded with
 // zeros). Not transposed, B is read row by row across all the panels, long contiguous runs that a
 // cold B streams from memory well; transposed, panel by panel.
-void pack_b_panels(const Operand& b, size_t row0, size_t depth, size_t col0, size_t cols,
-                   size_t nr, int last_nr, float* dst) {
+void pack_b_panels(const Operand& b, size_t row0, size_t depth, size_t col0, size_t cols, size_t nr,
+                   int last_nr, float* dst) {
   if (b.transposed) {
     for (size_t j = 0; j < cols; j += nr) {
       const size_t width = std::min(nr, cols - j);
@@ -93,7 +93,8 @@ void pack_b_panels(const Operand& b, size_t row0, size_t depth, size_t col0, siz
     for (size_t j = 0; j < full; j += nr)
       std::copy(src + j, src + j + nr, dst + j * depth + p * nr);
   }
-  if (full < cols) pack_b_panel(b, row0, depth, col0 + full, cols - full, last_nr, dst + full * depth);
+  if (full < cols)
+    pack_b_panel(b, row0, depth, col0 + full, cols - full, last_nr, dst + full * depth);
 }
 
 // The micro-kernel for a panel of `cols` columns: the narrowest of the kernel's tiles that covers
@@ -256,16 +257,15 @@ void packed_row_blocks(const Problem& p, size_t row0, size_t rows, const SliceB&
     for (size_t jr = 0; jr < b.nb; jr += nr) {  // loop 2
       float* b_panel = b.packed + jr * kb;
       if (ic == 0 && jr % (kPackGroup * nr) == 0)  // the group of panels starting here
-        pack_b_panels(p.b, b.pc, kb, b.col0 + jr, std::min(kPackGroup * nr, b.nb - jr), nr,
-                      last.nr, b_panel);
+        pack_b_panels(p.b, b.pc, kb, b.col0 + jr, std::min(kPackGroup * nr, b.nb - jr), nr, last.nr,
+                      b_panel);
       const size_t cols = std::min(nr, b.nb - jr);
       const SgemmUkernelFn fn = cols < nr ? last.fn : p.kernel.fn;
       for (size_t ir = 0; ir < mb; ir += mr) {  // loop 1
         const float* a_panel = packed_a + ir * kb;
-        run_tile(p, std::min(mr, mb - ir), cols, p.args.c + (row0 + ic + ir) * p.ldc + b.col0 + jr,
-                 beta, [&](float* c, size_t ldc, float beta_c) {
-                   fn(kb, a_panel, b_panel, c, ldc, beta_c);
-                 });
+        run_tile(
+            p, std::min(mr, mb - ir), cols, p.args.c + (row0 + ic + ir) * p.ldc + b.col0 + jr, beta,
+            [&](float* c, size_t ldc, float beta_c) { fn(kb, a_panel, b_panel, c, ldc, beta_c); });
       }
     }
   }
