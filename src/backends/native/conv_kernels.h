@@ -4,8 +4,9 @@
 //                  im2col; weights packed once into the micro-kernel's panels (packed_gemm.h), or
 //                  the same product transposed (transposed_gemm.h);
 //   DepthwiseConv  3x3 depthwise (stride 1 or 2, any padding), a direct vector kernel per channel
-//                  on a packed copy of the plane, or straight from the input with stride 1 and
-//                  padding 1; on small planes vectorized across blocks of channels;
+//                  on a packed copy of the plane, or straight from the input with padding 1 (stride
+//                  1, or stride 2 on even planes; rows narrower than a vector one vector per row);
+//                  on small planes vectorized across blocks of channels;
 //   DirectConv     dense 3x3 (stride 1 or 2) with at most kDirectMaxInputChannels input channels,
 //                  every output channel straight from the packed input planes;
 //   WinogradConv   3x3 stride-1 convolutions with Winograd F(4x4, 3x3) (winograd.h).
