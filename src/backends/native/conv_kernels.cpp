@@ -160,7 +160,7 @@ class GemmConv final : public LayerKernel {
       for (int band = b0; band < b1; ++band) {
         const int oy0 = band * band_rows_, oy1 = std::min(out_.h, oy0 + band_rows_);
         const int n = (oy1 - oy0) * out_.w;
-        lowering_.fill(*env_.simd, source, oy0, oy1, b);
+        lowering_.fill(*env_.simd, source, oy0, oy1, b, 0, cin_g_);
         gemm_packed_a_serial(env_.gemm, weights_[grp], b, n, n,
                              out + static_cast<std::size_t>(oy0) * out_.w, out_.plane(), e, buf);
       }
@@ -190,11 +190,11 @@ class DepthwiseConv final : public LayerKernel {
     const Conv2dParams& p = l.conv();
     const bool stride1 = p.stride_w == 1 && p.pad_bottom == 1 && p.pad_right == 1;
     const bool stride2 = p.stride_w == 2 && 2 * out_.h <= in_.h && 2 * out_.w <= in_.w;
-    const int lanes = env.simd->lanes;
-    same_ = p.pad_top == 1 && p.pad_left == 1 &&
-            ((stride1 && out_.plane() >= static_cast<std::size_t>(lanes)) ||
-             (stride2 && (out_.w >= lanes || (in_.plane() >= 2 * static_cast<std::size_t>(lanes) &&
-                                              out_.plane() >= static_cast<std::size_t>(lanes)))));
+    // Rows narrower than a vector need planes of at least one (the input's: two with stride 2).
+    const std::size_t lanes = env.simd->lanes;
+    const bool planes_fit = out_.plane() >= lanes && (stride1 || in_.plane() >= 2 * lanes);
+    const bool rows_fit = out_.w >= static_cast<int>(lanes) || planes_fit;
+    same_ = p.pad_top == 1 && p.pad_left == 1 && (stride1 || stride2) && rows_fit;
   }
 
   std::size_t workspace_bytes() const override {

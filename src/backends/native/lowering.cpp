@@ -48,7 +48,6 @@ void Lowering::fill(const SimdKernels& simd, const float* source, int oy0, int o
   const long band = static_cast<long>(oy1 - oy0) * out_.w;
   // Rows of the source: input rows (stride 1) or phase rows, `step` floats per input row.
   const long step = stride_ == 1 ? in_.w : static_cast<long>(stride_) * phase_w_;
-  if (c1 < 0) c1 = in_.c;
   dst += static_cast<long>(c0) * p_.kernel_h * p_.kernel_w * band;
   for (int c = c0; c < c1; ++c) {
     for (int ky = 0; ky < p_.kernel_h; ++ky) {

@@ -30,9 +30,9 @@ class Lowering {
              gemm::native::ThreadPool& pool) const;
   // Output rows [oy0, oy1) of the lowered matrix into dst (depth() rows of (oy1 - oy0) * out.w
   // floats, dense); `source` is the input with stride 1, the phases otherwise. Only the rows of
-  // input channels [c0, c1) are written when given (threads take ranges of channels).
-  void fill(const SimdKernels& simd, const float* source, int oy0, int oy1, float* dst, int c0 = 0,
-            int c1 = -1) const;
+  // input channels [c0, c1) are written (threads may take ranges of channels).
+  void fill(const SimdKernels& simd, const float* source, int oy0, int oy1, float* dst, int c0,
+            int c1) const;
 
  private:
   Shape in_, out_;

@@ -43,19 +43,8 @@ PackedGemm default_packed_gemm() {
 namespace {
 
 // The kernel of one column panel: the full tile or one of the kernel's narrower tiles.
-struct PanelKernel {
-  gemm::native::SgemmUkernelFn fn;
-  int nr;
-};
-
-// The narrowest tile (the full one included) at least `width` wide.
-PanelKernel covering_kernel(const SgemmUkernel& k, int width) {
-  PanelKernel best{k.fn, k.nr};
-  for (const auto& narrow : k.narrow) {
-    if (narrow.nr >= width && narrow.nr < best.nr) best = {narrow.fn, narrow.nr};
-  }
-  return best;
-}
+using PanelKernel = gemm::native::SgemmNarrowUkernel;
+using gemm::native::covering_ukernel;
 
 // Splits `width` columns into panels and calls fn(column, columns, kernel) for each: full
 // NR-wide panels, then the rest with the narrowest tile that covers it. In a packed block of
@@ -63,8 +52,8 @@ PanelKernel covering_kernel(const SgemmUkernel& k, int width) {
 template <typename Fn>
 void for_each_panel(const SgemmUkernel& k, int width, Fn&& fn) {
   int col = 0;
-  for (; col + k.nr <= width; col += k.nr) fn(col, k.nr, PanelKernel{k.fn, k.nr});
-  if (col < width) fn(col, width - col, covering_kernel(k, width - col));
+  for (; col + k.nr <= width; col += k.nr) fn(col, k.nr, PanelKernel{k.nr, k.fn});
+  if (col < width) fn(col, width - col, covering_ukernel(k, width - col));
 }
 
 // Rows [k0, k0 + kc) and columns [j0, j0 + nc) of B as the panels of for_each_panel, each kc
@@ -182,7 +171,7 @@ int gemm_tasks(const PackedGemm& gemm, int m, int n, int k, int threads) {
 
 int covered_columns(const SgemmUkernel& kernel, int n) {
   const int full = n / kernel.nr * kernel.nr;
-  return full + (n > full ? covering_kernel(kernel, n - full).nr : 0);
+  return full + (n > full ? covering_ukernel(kernel, n - full).nr : 0);
 }
 
 namespace {

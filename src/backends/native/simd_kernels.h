@@ -31,8 +31,8 @@ struct DepthwisePlane {
 };
 
 // One channel of a 3x3 window read straight from the input plane (h x w, rows w floats apart)
-// with no packed copy, into out (out_h x out_w, out_w at least one vector, or with stride 1 more
-// than half of one):
+// with no packed copy, into out (out_h x out_w; out_w at least one vector, or narrower rows with
+// the output plane at least one vector and, for stride 2, the input plane at least two):
 //   depthwise, stride 1, padding 1 on every side: out_h = h, out_w = w; the first and last vector
 //     of each row shift in the zero columns (rows narrower than a vector: one vector per row);
 //   depthwise, stride 2, padding 1 at the top and left, every window inside the plane otherwise

@@ -97,19 +97,6 @@ void pack_b_panels(const Operand& b, size_t row0, size_t depth, size_t col0, siz
     pack_b_panel(b, row0, depth, col0 + full, cols - full, last_nr, dst + full * depth);
 }
 
-// The micro-kernel for a panel of `cols` columns: the narrowest of the kernel's tiles that covers
-// them (a last partial panel: 49 columns on 16-wide AVX2 tiles end with one column, computed on an
-// 8-wide tile instead of a 16-wide one).
-SgemmNarrowUkernel panel_kernel(const SgemmUkernel& kernel, size_t cols) {
-  SgemmNarrowUkernel best{kernel.nr, kernel.fn};
-  for (const SgemmNarrowUkernel& narrow : kernel.narrow) {
-    if (narrow.nr > 0 && static_cast<size_t>(narrow.nr) >= cols && narrow.nr < best.nr) {
-      best = narrow;
-    }
-  }
-  return best;
-}
-
 // C := beta * C without reading C when beta == 0 (the whole product when k == 0 or alpha == 0).
 void scale_c(const SgemmArgs& args) {
   for (size_t i = 0; i < static_cast<size_t>(args.m); ++i) {
@@ -248,12 +235,13 @@ constexpr size_t kPackGroup = 8;
 void packed_row_blocks(const Problem& p, size_t row0, size_t rows, const SliceB& b, float beta,
                        float* packed_a) {
   const size_t mr = p.mr, nr = p.nr, kb = b.kb, mc = a_block_rows(p, rows, kb);
+  // The tile of a last partial column panel, and the width it is packed at.
+  const SgemmNarrowUkernel last = covering_ukernel(p.kernel, static_cast<int>(b.nb % nr));
   for (size_t ic = 0; ic < rows; ic += mc) {  // loop 3
     const size_t mb = std::min(mc, rows - ic);
     for (size_t i = 0; i < mb; i += mr)
       pack_a_panel(p.a, p.args.alpha, row0 + ic + i, std::min(mr, mb - i), b.pc, kb, p.kernel.mr,
                    packed_a + i * kb, p.kernel.pack_a);
-    const SgemmNarrowUkernel last = panel_kernel(p.kernel, b.nb % nr);
     for (size_t jr = 0; jr < b.nb; jr += nr) {  // loop 2
       float* b_panel = b.packed + jr * kb;
       if (ic == 0 && jr % (kPackGroup * nr) == 0)  // the group of panels starting here

@@ -114,6 +114,14 @@ static_assert(blocking_is_consistent(), "tile larger than kMaxUkernelTile or blo
 
 std::span<const SgemmUkernel> sgemm_ukernels() { return kUkernels; }
 
+SgemmNarrowUkernel covering_ukernel(const SgemmUkernel& kernel, int width) {
+  SgemmNarrowUkernel best{kernel.nr, kernel.fn};
+  for (const SgemmNarrowUkernel& narrow : kernel.narrow) {
+    if (narrow.nr > 0 && narrow.nr >= width && narrow.nr < best.nr) best = narrow;
+  }
+  return best;
+}
+
 CacheSizes cpu_cache_sizes() {
   CacheSizes sizes;
 #if defined(LIBSCOUT_NATIVE_HAVE_CPUINFO)

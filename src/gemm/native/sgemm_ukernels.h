@@ -54,6 +54,11 @@ struct SgemmUkernel {
   SgemmUkernelEpilogueFn with_epilogue = nullptr;
 };
 
+// The narrowest of the kernel's tiles, the full one included, at least `width` columns wide: the
+// tile for a last partial column panel (49 columns on 16-wide AVX2 tiles end with one column,
+// computed on the 8-wide tile instead of a 16-wide one).
+SgemmNarrowUkernel covering_ukernel(const SgemmUkernel& kernel, int width);
+
 // Every micro-kernel compiled into this build for this architecture, fastest first; the portable
 // reference kernel is always last. Entries whose is_supported() is false must not be called.
 std::span<const SgemmUkernel> sgemm_ukernels();
