@@ -93,8 +93,16 @@ Timings run_rounds(std::vector<ShapeOperands>& shapes, gemm::Provider& native,
     if (round >= kMinRounds && elapsed >= kMinSeconds) break;
     for (size_t i = 0; i < shapes.size(); ++i) {
       const gemm::SgemmArgs& args = shapes[i].args;
-      auto on_native = [&] { t.native[i].push_back(time_ms([&] { native.sgemm(args); })); };
-      auto on_blas = [&] { t.openblas[i].push_back(time_ms([&] { call_openblas(blas, args); })); };
+      const int calls = shapes[i].weight();
+      // The shape's calls in a row, as the network makes them; the time of one call.
+      auto run = [calls](std::vector<double>& out, auto&& call) {
+        out.push_back(time_ms([&] {
+                        for (int c = 0; c < calls; ++c) call();
+                      }) /
+                      calls);
+      };
+      auto on_native = [&] { run(t.native[i], [&] { native.sgemm(args); }); };
+      auto on_blas = [&] { run(t.openblas[i], [&] { call_openblas(blas, args); }); };
       if (round % 2 == 0) {
         on_native();
         on_blas();

@@ -8,9 +8,12 @@
 //                                             (model_gemm_shapes), each weighted by its calls
 //
 // Method: operands uniform in [-1, 1), alpha 1, beta 0; one untimed call of each (library, shape),
-// then rounds until `kMinSeconds` have passed and at least `kMinRounds` were made; each call is
-// timed with steady_clock. Counters:
-//   native_ms, openblas_ms   sum over shapes of calls x the median time of the shape
+// then rounds until `kMinSeconds` have passed and at least `kMinRounds` were made. In a round a
+// shape runs its calls in a row, as a network makes them (a depthwise layer lowered per channel is
+// 1 x 49 x 9 GEMM called 1536 times back to back, warm in the caches), timed as one interval with
+// steady_clock; timing one cold call and multiplying it by 1536 measured cache misses and branch
+// mispredictions no network pays. Counters:
+//   native_ms, openblas_ms   sum over shapes of calls x the median time of one call
 //   ratio                    openblas_ms / native_ms (above 1: native faster)
 //   ratio_q1, ratio_q3       quartiles of the per-round ratio of weighted totals (the spread)
 // With LIBSCOUT_VERSUS_DETAIL set, each shape's medians and ratio are printed on stderr.

@@ -92,6 +92,34 @@ std::string cell(const GemmResult& r) {
   return "n/a";
 }
 
+// With a model's shapes, a last row: each provider's GEMM time per inference, the sum over the
+// shapes of calls x median time of one call ("incomplete" where a shape did not run or failed).
+template <typename ResultAt>
+void print_model_total(const std::vector<GemmShape>& shapes,
+                       const std::vector<std::string>& providers,
+                       const std::vector<std::size_t>& widths, std::size_t shape_width,
+                       const ResultAt& result_at) {
+  const bool model = !shapes.empty() && std::all_of(shapes.begin(), shapes.end(),
+                                                    [](const GemmShape& s) { return s.calls > 0; });
+  if (!model) return;
+  std::printf("%-*s", int(shape_width), "ms/inference");
+  for (std::size_t c = 0; c < providers.size(); ++c) {
+    double total = 0;
+    bool complete = true;
+    for (const GemmShape& s : shapes) {
+      const GemmResult* r = result_at(providers[c], s);
+      if (r == nullptr || !r->ok()) {
+        complete = false;
+        break;
+      }
+      total += s.calls * r->time_ms.median;
+    }
+    const std::string text = complete ? fixed(total, total < 10 ? 3 : 2) : "incomplete";
+    std::printf("%*s", int(widths[c]), text.c_str());
+  }
+  std::printf("   sum of calls x median time\n");
+}
+
 // Shapes as rows (every shape any provider ran, in order of first appearance: GPU providers add
 // larger sizes), providers as columns; a provider that did not run a shape has an empty cell.
 void print_table(const std::vector<GemmResult>& results,
@@ -105,9 +133,13 @@ void print_table(const std::vector<GemmResult>& results,
     if (!seen) shapes.push_back(r.shape);
     at[{r.provider, key}] = &r;
   }
-  auto cell_at = [&](const std::string& provider, const GemmShape& s) {
+  auto result_at = [&](const std::string& provider, const GemmShape& s) -> const GemmResult* {
     const auto it = at.find({provider, s.str()});
-    return it == at.end() ? std::string() : cell(*it->second);
+    return it == at.end() ? nullptr : it->second;
+  };
+  auto cell_at = [&](const std::string& provider, const GemmShape& s) {
+    const GemmResult* r = result_at(provider, s);
+    return r == nullptr ? std::string() : cell(*r);
   };
   std::size_t shape_width = 12;
   for (const GemmShape& s : shapes) shape_width = std::max(shape_width, s.str().size() + 1);
@@ -132,6 +164,7 @@ void print_table(const std::vector<GemmResult>& results,
     }
     std::printf("\n");
   }
+  print_model_total(shapes, providers, widths, shape_width, result_at);
 }
 
 void print_notes(const std::vector<GemmResult>& results, const std::vector<std::string>& providers) {

@@ -83,6 +83,7 @@ TEST_F(OnnxCli, GemmShapesOfAFileAndABadFile) {
   ASSERT_EQ(cli("gemm --shapes " + path("sq.onnx") + " --providers eigen --min-time 0.001 "
                 "--min-iterations 1 --warmup 0"), 0) << output;
   EXPECT_NE(output.find(conv1), std::string::npos) << output;
+  EXPECT_NE(output.find("ms/inference"), std::string::npos) << output;
   std::string bytes;
   {
     std::ifstream f(path("sq.onnx"), std::ios::binary);
