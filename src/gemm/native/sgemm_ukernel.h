@@ -75,6 +75,8 @@ void sgemm_ukernel_avx2_fma_6x16_epilogue(std::size_t kc, const float* a, const 
                                           const float* bias, float lo, float hi);
 void sgemm_ukernel_avx2_fma_6x8(std::size_t kc, const float* a, const float* b, float* c,
                                 std::size_t ldc, float beta);
+void sgemm_ukernel_avx2_fma_6x1(std::size_t kc, const float* a, const float* b, float* c,
+                                std::size_t ldc, float beta);
 void sgemm_ukernel_avx512_14x32(std::size_t kc, const float* a, const float* b, float* c,
                                 std::size_t ldc, float beta);
 void sgemm_ukernel_avx512_14x32_epilogue(std::size_t kc, const float* a, const float* b,

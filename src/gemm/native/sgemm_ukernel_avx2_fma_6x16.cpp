@@ -2,8 +2,8 @@
 // they load one 16-wide row of B (2 ymm) and broadcast the 6 values of the packed A column. The
 // packed kernel reads B from its packed panel; the strided-B kernel reads the rows of B in place
 // and computes only the rows asked for; the packing routine builds the 6-tall A panels
-// (sgemm_ukernel.h states the contracts); the 6 x 8 kernel is the narrow tile for a last, partial
-// column panel. Compiled with -mavx2 -mfma; called only when the CPU reports both
+// (sgemm_ukernel.h states the contracts); the 6 x 8 and 6 x 1 kernels are the narrow tiles for a
+// last, partial column panel. Compiled with -mavx2 -mfma; called only when the CPU reports both
 // (sgemm_ukernels.cpp).
 #include <immintrin.h>
 
@@ -176,6 +176,47 @@ void sgemm_ukernel_avx2_fma_6x8(std::size_t kc, const float* a, const float* b, 
     float* row = c + i * ldc;
     _mm256_storeu_ps(row,
                      beta == 0.0f ? acc[i] : _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(row), acc[i]));
+  }
+}
+
+// The one-column tile, vectorized along the packed A panel instead of along B's row: four steps
+// of k are 24 consecutive floats of the panel (element i is row i % 6 of step i / 6), multiplied
+// by B's four values spread to match (3 loads, 3 permutes, 3 FMAs for what the 6 x 8 tile does in
+// 24 FMAs); row r of C is then the sum of elements r, r + 6, r + 12 and r + 18.
+void sgemm_ukernel_avx2_fma_6x1(std::size_t kc, const float* a, const float* b, float* c,
+                                std::size_t ldc, float beta) {
+  const __m256i spread[3] = {_mm256_setr_epi32(0, 0, 0, 0, 0, 0, 1, 1),
+                             _mm256_setr_epi32(1, 1, 1, 1, 2, 2, 2, 2),
+                             _mm256_setr_epi32(2, 2, 3, 3, 3, 3, 3, 3)};
+  __m256 acc[2][3];
+  for (auto& chain : acc)
+    for (__m256& v : chain) v = _mm256_setzero_ps();
+  std::size_t p = 0;
+  for (; p + 8 <= kc; p += 8) {  // two independent chains hide the FMA latency
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      const __m256 bq = _mm256_castps128_ps256(_mm_loadu_ps(b + p + 4 * h));
+      const float* ap = a + (p + 4 * h) * kMr;
+#pragma GCC unroll 3
+      for (int v = 0; v < 3; ++v)
+        acc[h][v] = _mm256_fmadd_ps(_mm256_loadu_ps(ap + 8 * v),
+                                    _mm256_permutevar8x32_ps(bq, spread[v]), acc[h][v]);
+    }
+  }
+  for (; p + 4 <= kc; p += 4) {
+    const __m256 bq = _mm256_castps128_ps256(_mm_loadu_ps(b + p));
+#pragma GCC unroll 3
+    for (int v = 0; v < 3; ++v)
+      acc[0][v] = _mm256_fmadd_ps(_mm256_loadu_ps(a + p * kMr + 8 * v),
+                                  _mm256_permutevar8x32_ps(bq, spread[v]), acc[0][v]);
+  }
+  alignas(32) float sums[24];
+#pragma GCC unroll 3
+  for (int v = 0; v < 3; ++v) _mm256_store_ps(sums + 8 * v, _mm256_add_ps(acc[0][v], acc[1][v]));
+  for (int r = 0; r < kMr; ++r) {
+    float sum = (sums[r] + sums[r + 6]) + (sums[r + 12] + sums[r + 18]);
+    for (std::size_t q = p; q < kc; ++q) sum += a[q * kMr + r] * b[q];
+    c[r * ldc] = beta == 0.0f ? sum : sum + beta * c[r * ldc];
   }
 }
 

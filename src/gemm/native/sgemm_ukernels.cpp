@@ -82,7 +82,7 @@ constexpr std::array kUkernels{
                    {6 * 28, 256, 16 * 255, 6 * 12},
                    sgemm_ukernel_avx2_fma_6x16_strided_b,
                    sgemm_pack_a_avx2_6,
-                   {{{8, sgemm_ukernel_avx2_fma_6x8}}},
+                   {{{8, sgemm_ukernel_avx2_fma_6x8}, {1, sgemm_ukernel_avx2_fma_6x1}}},
                    sgemm_ukernel_avx2_fma_6x16_epilogue},
 #endif
 #if defined(__aarch64__)
