@@ -33,6 +33,18 @@ std::vector<int> edge_sizes(int tile, int block) {
   return out;
 }
 
+// Column counts: edge_sizes, and for each narrower tile of width t a last panel of t and of t + 1
+// columns (run as that tile and the one-column tile where the kernel has one).
+std::vector<int> column_sizes(const SgemmUkernel& kernel, int block) {
+  std::vector<int> out = edge_sizes(kernel.nr, block);
+  for (const SgemmNarrowUkernel& narrow : kernel.narrow) {
+    if (narrow.nr == 0) continue;
+    out.push_back(kernel.nr + narrow.nr);
+    out.push_back(kernel.nr + narrow.nr + 1);
+  }
+  return out;
+}
+
 // Small blocks for a kernel: two tiles per mc and nc block, a depth of 8 per kc block; every
 // thread gets a task however small the product.
 SgemmBlocking small_blocking(const SgemmUkernel& kernel) {
@@ -74,7 +86,7 @@ TEST_P(NativeSgemmTest, EdgeShapesOnSmallBlocks) {
   const float betas[3] = {0.0f, 1.0f, -0.5f};
   unsigned index = 0;
   for (int m : edge_sizes(kernel.mr, blk.mc)) {
-    for (int n : edge_sizes(kernel.nr, blk.nc)) {
+    for (int n : column_sizes(kernel, blk.nc)) {
       for (int k : {1, 3, 7, 8, 9, 17, 31}) {
         // Every shape in all four transpose combinations; beta, alpha and padding rotate.
         for (const auto& t : transposes) {

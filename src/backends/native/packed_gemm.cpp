@@ -44,23 +44,14 @@ namespace {
 
 // The kernel of one column panel: the full tile or one of the kernel's narrower tiles.
 using PanelKernel = gemm::native::SgemmNarrowUkernel;
-using gemm::native::covering_ukernel;
 
-// Splits `width` columns into panels and calls fn(column, columns, kernel) for each: full
-// NR-wide panels, then the rest with the narrowest tile that covers it. In a packed block of
-// depth kc, the panel at `column` starts at column * kc.
-template <typename Fn>
-void for_each_panel(const SgemmUkernel& k, int width, Fn&& fn) {
-  int col = 0;
-  for (; col + k.nr <= width; col += k.nr) fn(col, k.nr, PanelKernel{k.nr, k.fn});
-  if (col < width) fn(col, width - col, covering_ukernel(k, width - col));
-}
+using gemm::native::for_each_column_panel;
 
-// Rows [k0, k0 + kc) and columns [j0, j0 + nc) of B as the panels of for_each_panel, each kc
+// Rows [k0, k0 + kc) and columns [j0, j0 + nc) of B as the panels of for_each_column_panel, each kc
 // groups of its kernel's NR floats (padded with zeros).
 void pack_b(const SgemmUkernel& kern, const float* b, std::size_t ldb, int k0, int kc, int j0,
             int nc, bool full_in_place, float* buf) {
-  for_each_panel(kern, nc, [&](int j, int w, const PanelKernel& pk) {
+  for_each_column_panel(kern, nc, [&](int j, int w, const PanelKernel& pk) {
     if (full_in_place && w == kern.nr) return;  // read where it is
     const float* src = b + static_cast<std::size_t>(k0) * ldb + j0 + j;
     float* dst = buf + static_cast<std::size_t>(j) * kc;
@@ -150,7 +141,7 @@ void block(const Problem& pr, const gemm::native::SgemmBlocking& blk, int p0, in
       pack_b(*pr.kernel, pr.b, pr.ldb, k0, kcb, jc, ncb, pr.b_in_place, buf);
       for (int ic = p0; ic < p1; ic += mc_panels) {
         const int ie = std::min(p1, ic + mc_panels);
-        for_each_panel(*pr.kernel, ncb, [&](int jr, int, const PanelKernel& pk) {
+        for_each_column_panel(*pr.kernel, ncb, [&](int jr, int, const PanelKernel& pk) {
           const float* bp = buf + static_cast<std::size_t>(jr) * kcb;
           for (int ip = ic; ip < ie; ++ip) {
             tile(pr, pk, ip, jc + jr, k0, kcb, bp, k0 == 0, k0 + kcb == k);
@@ -167,11 +158,6 @@ int gemm_tasks(const PackedGemm& gemm, int m, int n, int k, int threads) {
   const double kmacs = double(m) * n * k / 1000.0;
   const int min_kmacs = std::max(1, gemm.blocking.min_task_kmacs);
   return std::max(1, std::min<int>(threads, std::max(1.0, kmacs / min_kmacs)));
-}
-
-int covered_columns(const SgemmUkernel& kernel, int n) {
-  const int full = n / kernel.nr * kernel.nr;
-  return full + (n > full ? covering_ukernel(kernel, n - full).nr : 0);
 }
 
 namespace {

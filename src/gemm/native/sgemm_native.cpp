@@ -73,28 +73,23 @@ void pack_b_panel(const Operand& b, size_t row0, size_t depth, size_t col0, size
   }
 }
 
-// Packs columns [col0, col0 + cols) of rows [row0, row0 + depth) of op(B) into consecutive NR-wide
-// panels (each depth x NR), a last partial one last_nr wide (its kernel's width, padded with
-// zeros). Not transposed, B is read row by row across all the panels, long contiguous runs that a
-// cold B streams from memory well; transposed, panel by panel.
-void pack_b_panels(const Operand& b, size_t row0, size_t depth, size_t col0, size_t cols, size_t nr,
-                   int last_nr, float* dst) {
-  if (b.transposed) {
-    for (size_t j = 0; j < cols; j += nr) {
-      const size_t width = std::min(nr, cols - j);
-      pack_b_panel(b, row0, depth, col0 + j, width, width < nr ? last_nr : static_cast<int>(nr),
-                   dst + j * depth);
-    }
-    return;
-  }
-  const size_t full = cols / nr * nr;
+// Packs columns [col0, col0 + cols) of rows [row0, row0 + depth) of op(B) into the kernel's
+// column panels (for_each_column_panel: full NR-wide ones, then the remainder's tiles, each
+// depth x its tile's NR). Not transposed, the full panels are read row by row across all of
+// them, long contiguous runs that a cold B streams from memory well; the rest panel by panel.
+void pack_b_panels(const Operand& b, const SgemmUkernel& kernel, size_t row0, size_t depth,
+                   size_t col0, size_t cols, float* dst) {
+  const size_t nr = kernel.nr, full = b.transposed ? 0 : cols / nr * nr;
   for (size_t p = 0; p < depth; ++p) {
     const float* src = b.data + (row0 + p) * b.ld + col0;
     for (size_t j = 0; j < full; j += nr)
       std::copy(src + j, src + j + nr, dst + j * depth + p * nr);
   }
-  if (full < cols)
-    pack_b_panel(b, row0, depth, col0 + full, cols - full, last_nr, dst + full * depth);
+  for_each_column_panel(kernel, static_cast<int>(cols - full),
+                        [&](int j, int width, const SgemmNarrowUkernel& tile) {
+                          pack_b_panel(b, row0, depth, col0 + full + j, width, tile.nr,
+                                       dst + (full + j) * depth);
+                        });
 }
 
 // C := beta * C without reading C when beta == 0 (the whole product when k == 0 or alpha == 0).
@@ -152,19 +147,19 @@ void merge_edge(const float* edge, size_t ld, size_t rows, size_t cols, float* c
   }
 }
 
-// One MR x NR tile of C at `c`, of which rows x cols are inside C: `ukernel(c, ldc, beta)` runs
+// One MR x nr tile of C at `c`, of which rows x cols are inside C: `ukernel(c, ldc, beta)` runs
 // the micro-kernel on a full tile directly and on a partial one into a temporary tile, which is
 // then merged into C.
 template <typename Ukernel>
-void run_tile(const Problem& p, size_t rows, size_t cols, float* c, float beta,
+void run_tile(const Problem& p, size_t rows, size_t cols, size_t nr, float* c, float beta,
               const Ukernel& ukernel) {
-  if (rows == p.mr && cols == p.nr) {
+  if (rows == p.mr && cols == nr) {
     ukernel(c, p.ldc, beta);
     return;
   }
   alignas(kAlignment) float edge[kMaxUkernelTile];
-  ukernel(edge, p.nr, 0.0f);
-  merge_edge(edge, p.nr, rows, cols, c, p.ldc, beta);
+  ukernel(edge, nr, 0.0f);
+  merge_edge(edge, nr, rows, cols, c, p.ldc, beta);
 }
 
 // A rectangle of C that one task computes from start to end with its own packing buffers:
@@ -235,27 +230,29 @@ constexpr size_t kPackGroup = 8;
 void packed_row_blocks(const Problem& p, size_t row0, size_t rows, const SliceB& b, float beta,
                        float* packed_a) {
   const size_t mr = p.mr, nr = p.nr, kb = b.kb, mc = a_block_rows(p, rows, kb);
-  // The tile of a last partial column panel, and the width it is packed at.
-  const SgemmNarrowUkernel last = covering_ukernel(p.kernel, static_cast<int>(b.nb % nr));
   for (size_t ic = 0; ic < rows; ic += mc) {  // loop 3
     const size_t mb = std::min(mc, rows - ic);
     for (size_t i = 0; i < mb; i += mr)
       pack_a_panel(p.a, p.args.alpha, row0 + ic + i, std::min(mr, mb - i), b.pc, kb, p.kernel.mr,
                    packed_a + i * kb, p.kernel.pack_a);
-    for (size_t jr = 0; jr < b.nb; jr += nr) {  // loop 2
+    auto panel = [&](size_t jr, size_t cols, const SgemmNarrowUkernel& tile) {  // loop 2
       float* b_panel = b.packed + jr * kb;
       if (ic == 0 && jr % (kPackGroup * nr) == 0)  // the group of panels starting here
-        pack_b_panels(p.b, b.pc, kb, b.col0 + jr, std::min(kPackGroup * nr, b.nb - jr), nr, last.nr,
+        pack_b_panels(p.b, p.kernel, b.pc, kb, b.col0 + jr, std::min(kPackGroup * nr, b.nb - jr),
                       b_panel);
-      const size_t cols = std::min(nr, b.nb - jr);
-      const SgemmUkernelFn fn = cols < nr ? last.fn : p.kernel.fn;
       for (size_t ir = 0; ir < mb; ir += mr) {  // loop 1
         const float* a_panel = packed_a + ir * kb;
-        run_tile(
-            p, std::min(mr, mb - ir), cols, p.args.c + (row0 + ic + ir) * p.ldc + b.col0 + jr, beta,
-            [&](float* c, size_t ldc, float beta_c) { fn(kb, a_panel, b_panel, c, ldc, beta_c); });
+        run_tile(p, std::min(mr, mb - ir), cols, tile.nr,
+                 p.args.c + (row0 + ic + ir) * p.ldc + b.col0 + jr, beta,
+                 [&](float* c, size_t ldc, float beta_c) {
+                   tile.fn(kb, a_panel, b_panel, c, ldc, beta_c);
+                 });
       }
-    }
+    };
+    for_each_column_panel(p.kernel, static_cast<int>(b.nb),
+                          [&](int jr, int cols, const SgemmNarrowUkernel& tile) {
+                            panel(jr, cols, tile);
+                          });
   }
 }
 

@@ -87,6 +87,8 @@ void sgemm_ukernel_avx512_14x32_strided_b(std::size_t rows, std::size_t kc, cons
                                           std::size_t ldc, float beta);
 void sgemm_ukernel_avx512_14x16(std::size_t kc, const float* a, const float* b, float* c,
                                 std::size_t ldc, float beta);
+void sgemm_ukernel_avx512_14x1(std::size_t kc, const float* a, const float* b, float* c,
+                               std::size_t ldc, float beta);
 #endif
 #if defined(__aarch64__)
 void sgemm_ukernel_neon_8x12(std::size_t kc, const float* a, const float* b, float* c,

@@ -1,8 +1,8 @@
 // SGEMM micro-kernels for AVX-512F with 14 rows: the main 14 x 32 tile in 28 zmm accumulators
 // (per step of k it loads one 32-wide row of the B panel, 2 zmm, and broadcasts the 14 values of
 // the A column: 28 FMAs for 2 vector loads and 14 scalar broadcasts; 31 of the 32 zmm registers in
-// use), and the narrower 14 x 16 tile that the convolution GEMM uses for a last column panel of at
-// most 16 columns instead of computing mostly padding in a 32-wide one. (No 8-wide tile: where
+// use), and the narrower 14 x 16 and 14 x 1 tiles for a last column panel of at most 16 columns or
+// of one, instead of computing mostly padding in a 32-wide one. (No 8-wide tile: where
 // the core has full-width 512-bit FMA units, an 8-wide FMA costs as much as a 16-wide one.)
 // Compiled with -mavx512f; called only when the CPU and OS report AVX-512F (sgemm_ukernels.cpp).
 #include <immintrin.h>
@@ -111,6 +111,40 @@ void sgemm_ukernel_avx512_14x32_strided_b(std::size_t rows, std::size_t kc, cons
 void sgemm_ukernel_avx512_14x16(std::size_t kc, const float* a, const float* b, float* c,
                                 std::size_t ldc, float beta) {
   kernel_14<Zmm, 1, false>(kc, a, b, c, ldc, beta);
+}
+
+// The one-column tile, vectorized along the packed A panel: eight steps of k are 112 consecutive
+// floats of the panel (element i is row i % 14 of step i / 14), 7 zmm multiplied by B's eight
+// values spread to match (7 FMAs where the 14 x 16 tile spends 112); row r of C is the sum of
+// elements r + 14 q, q < 8.
+void sgemm_ukernel_avx512_14x1(std::size_t kc, const float* a, const float* b, float* c,
+                               std::size_t ldc, float beta) {
+  constexpr int kMr = 14, kSteps = 8, kVecs = kMr * kSteps / 16;
+  __m512i spread[kVecs];
+  alignas(64) int lane_step[16];
+  for (int v = 0; v < kVecs; ++v) {
+    for (int l = 0; l < 16; ++l) lane_step[l] = (16 * v + l) / kMr;
+    spread[v] = _mm512_load_si512(lane_step);
+  }
+  __m512 acc[kVecs];
+  for (__m512& x : acc) x = _mm512_setzero_ps();
+  std::size_t p = 0;
+  for (; p + kSteps <= kc; p += kSteps) {
+    const __m512 b8 = _mm512_castps256_ps512(_mm256_loadu_ps(b + p));
+    const float* ap = a + p * kMr;
+#pragma GCC unroll 7
+    for (int v = 0; v < kVecs; ++v)
+      acc[v] = _mm512_fmadd_ps(_mm512_loadu_ps(ap + 16 * v), _mm512_permutexvar_ps(spread[v], b8),
+                               acc[v]);
+  }
+  alignas(64) float sums[kMr * kSteps];
+  for (int v = 0; v < kVecs; ++v) _mm512_store_ps(sums + 16 * v, acc[v]);
+  for (int r = 0; r < kMr; ++r) {
+    float sum = 0.0f;
+    for (int q = 0; q < kSteps; ++q) sum += sums[q * kMr + r];
+    for (std::size_t q = p; q < kc; ++q) sum += a[q * kMr + r] * b[q];
+    c[r * ldc] = beta == 0.0f ? sum : sum + beta * c[r * ldc];
+  }
 }
 
 }  // namespace libscout::gemm::native

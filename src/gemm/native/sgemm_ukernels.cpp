@@ -72,7 +72,7 @@ constexpr std::array kUkernels{
                {14 * 24, 256, 32 * 64},
                sgemm_ukernel_avx512_14x32_strided_b,
                nullptr,
-               {{{16, sgemm_ukernel_avx512_14x16}}},
+               {{{16, sgemm_ukernel_avx512_14x16}, {1, sgemm_ukernel_avx512_14x1}}},
                sgemm_ukernel_avx512_14x32_epilogue},
       SgemmUkernel{"avx2_fma_6x16",
                    6,
@@ -120,6 +120,17 @@ SgemmNarrowUkernel covering_ukernel(const SgemmUkernel& kernel, int width) {
     if (narrow.nr > 0 && narrow.nr >= width && narrow.nr < best.nr) best = narrow;
   }
   return best;
+}
+
+RemainderTiles remainder_tiles(const SgemmUkernel& kernel, int width) {
+  const SgemmNarrowUkernel* one = nullptr;
+  for (const SgemmNarrowUkernel& narrow : kernel.narrow)
+    if (narrow.nr == 1) one = &narrow;
+  if (one != nullptr && width > 2) {
+    for (const SgemmNarrowUkernel& narrow : kernel.narrow)
+      if (narrow.nr == width - 1) return {{narrow, *one}, 2};
+  }
+  return {{covering_ukernel(kernel, width)}, 1};
 }
 
 CacheSizes cpu_cache_sizes() {

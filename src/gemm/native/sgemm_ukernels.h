@@ -54,10 +54,36 @@ struct SgemmUkernel {
   SgemmUkernelEpilogueFn with_epilogue = nullptr;
 };
 
-// The narrowest of the kernel's tiles, the full one included, at least `width` columns wide: the
-// tile for a last partial column panel (49 columns on 16-wide AVX2 tiles end with one column,
-// computed on the 8-wide tile instead of a 16-wide one).
+// The narrowest of the kernel's tiles, the full one included, at least `width` columns wide.
 SgemmNarrowUkernel covering_ukernel(const SgemmUkernel& kernel, int width);
+
+// The tiles of a last, partial column panel of 0 < width < NR columns, left to right: the
+// narrowest tile that covers it, or, where the width is one column more than a narrow tile and
+// the kernel has a one-column tile, that tile and the one-column tile (49 columns on AVX-512's
+// 32-wide tiles: 32, then 16 + 1 instead of a 32-wide tile with 15 columns of padding).
+struct RemainderTiles {
+  std::array<SgemmNarrowUkernel, 2> tiles{};
+  int count = 0;
+};
+RemainderTiles remainder_tiles(const SgemmUkernel& kernel, int width);
+
+// Calls fn(column, columns, tile) for the column panels of `width` columns: full NR-wide panels,
+// then remainder_tiles(). A panel is packed at its tile's NR (padded with zeros); in a packed block
+// of depth kc the panel at `column` starts at column * kc.
+template <typename Fn>
+void for_each_column_panel(const SgemmUkernel& kernel, int width, Fn&& fn) {
+  int col = 0;
+  for (; col + kernel.nr <= width; col += kernel.nr)
+    fn(col, kernel.nr, SgemmNarrowUkernel{kernel.nr, kernel.fn});
+  if (col == width) return;
+  const RemainderTiles rest = remainder_tiles(kernel, width - col);
+  for (int t = 0; t < rest.count; ++t) {
+    const SgemmNarrowUkernel& tile = rest.tiles[t];
+    const int cols = t + 1 < rest.count ? tile.nr : width - col;
+    fn(col, cols, tile);
+    col += cols;
+  }
+}
 
 // Every micro-kernel compiled into this build for this architecture, fastest first; the portable
 // reference kernel is always last. Entries whose is_supported() is false must not be called.
