@@ -40,6 +40,7 @@ TEST(NativeBackend, SettingsNameVersionThreadsAndAlgorithms) {
   const nlohmann::json s = backend->settings();
   EXPECT_EQ(s.at("library_version"), "libscout native 1");
   EXPECT_EQ(s.at("threads"), 2);
+  EXPECT_EQ(s.at("pool_wait"), "spin");
   // "gemm 6, gemm_transposed 14": each algorithm chosen (timed in prepare, so which ones depends on
   // the CPU) with its count, one per convolution.
   int convs = 0, counted = 0;

@@ -35,7 +35,10 @@ class NativeBackend final : public Backend {
   std::unique_ptr<Segment> prepare(const SegmentSpec& spec, const ExecOptions& opts) override {
     const int threads = std::max(1, opts.threads);
     auto& pool = pools_[threads];
-    if (!pool) pool = std::make_unique<gemm::native::ThreadPool>(threads);
+    if (!pool) {
+      using Pool = gemm::native::ThreadPool;
+      pool = std::make_unique<Pool>(threads, Pool::Wait::kSpin);  // layer after layer
+    }
     threads_ = pool->threads();
     native_nn::KernelEnv env{pool.get(), native_nn::default_packed_gemm(),
                              &native_nn::best_simd_kernels(), &scratch_};
@@ -61,6 +64,7 @@ class NativeBackend final : public Backend {
   nlohmann::json settings() const override {
     nlohmann::json j = {{"library_version", "libscout native 1"}};
     if (threads_ > 0) j["threads"] = threads_;
+    if (threads_ > 1) j["pool_wait"] = "spin";  // workers spin between layers (ThreadPool::Wait)
     if (!ukernel_.empty()) j["ukernel"] = ukernel_;
     if (!simd_.empty()) j["simd"] = simd_;
     std::string convs;

@@ -3,6 +3,7 @@
 #include "gemm/native/thread_pool.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <thread>
 
 #if defined(LIBSCOUT_NATIVE_HAVE_PTHREADPOOL)
@@ -11,7 +12,7 @@
 
 namespace libscout::gemm::native {
 
-ThreadPool::ThreadPool(int threads) {
+ThreadPool::ThreadPool(int threads, Wait wait) : wait_(wait) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 #if defined(LIBSCOUT_NATIVE_HAVE_PTHREADPOOL)
   if (threads > 1) {
@@ -35,27 +36,12 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::run_1d(std::size_t range, void (*fn)(void*, std::size_t), void* ctx) {
 #if defined(LIBSCOUT_NATIVE_HAVE_PTHREADPOOL)
   if (pool_ != nullptr) {
-    // Workers sleep in the kernel after each loop instead of spinning: the native SGEMM runs one
-    // loop per product, and spinning workers would take CPU time from other work (other
-    // libraries' threads, other processes) between products.
-    pthreadpool_parallelize_1d(static_cast<pthreadpool_t>(pool_), fn, ctx, range,
-                               PTHREADPOOL_FLAG_YIELD_WORKERS);
+    const uint32_t flags = wait_ == Wait::kSleep ? PTHREADPOOL_FLAG_YIELD_WORKERS : 0;
+    pthreadpool_parallelize_1d(static_cast<pthreadpool_t>(pool_), fn, ctx, range, flags);
     return;
   }
 #endif
   for (std::size_t i = 0; i < range; ++i) fn(ctx, i);
-}
-
-void ThreadPool::run_2d(std::size_t range_i, std::size_t range_j,
-                        void (*fn)(void*, std::size_t, std::size_t), void* ctx) {
-#if defined(LIBSCOUT_NATIVE_HAVE_PTHREADPOOL)
-  if (pool_ != nullptr) {
-    pthreadpool_parallelize_2d(static_cast<pthreadpool_t>(pool_), fn, ctx, range_i, range_j, 0);
-    return;
-  }
-#endif
-  for (std::size_t i = 0; i < range_i; ++i)
-    for (std::size_t j = 0; j < range_j; ++j) fn(ctx, i, j);
 }
 
 }  // namespace libscout::gemm::native
