@@ -34,6 +34,7 @@ const ConvCase kCases[] = {
     {"mobilenet_v1/block3.pw", {1, 128, 56, 56}, 128, 1, 1, 0, 1},
     {"mobilenet_v1/block7.pw", {1, 512, 14, 14}, 512, 1, 1, 0, 1},
     {"mobilenet_v1/block13.pw", {1, 1024, 7, 7}, 1024, 1, 1, 0, 1},
+    {"squeezenet1.1/conv1", {1, 3, 224, 224}, 64, 3, 2, 0, 1},
     {"squeezenet1.1/fire2.squeeze", {1, 64, 55, 55}, 16, 1, 1, 0, 1},
     {"squeezenet1.1/fire2.expand1x1", {1, 16, 55, 55}, 64, 1, 1, 0, 1},
     {"squeezenet1.1/fire2.expand3x3", {1, 16, 55, 55}, 64, 3, 1, 1, 1},
@@ -62,7 +63,8 @@ Graph conv_graph(const ConvCase& c) {
 void run_conv(benchmark::State& state, const ConvCase& c, ConvAlgorithm a,
               const SimdKernels* simd) {
   const Graph g = conv_graph(c);
-  gemm::native::ThreadPool pool(static_cast<int>(state.range(0)));
+  using Pool = gemm::native::ThreadPool;
+  Pool pool(static_cast<int>(state.range(0)), Pool::Wait::kSpin);  // as the backend's
   GemmScratch scratch;
   const KernelEnv env{&pool, default_packed_gemm(), simd, &scratch};
   auto kernel = make_conv_kernel(g, g.layers[0], a, env);
