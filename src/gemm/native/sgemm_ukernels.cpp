@@ -86,7 +86,18 @@ constexpr std::array kUkernels{
                    sgemm_ukernel_avx2_fma_6x16_epilogue},
 #endif
 #if defined(__aarch64__)
-      SgemmUkernel{"neon_8x12", 8, 12, sgemm_ukernel_neon_8x12, always, {8 * 15, 640, 12 * 256}},
+      // strided_b_max_m 0: the provider's skinny path is unmeasured on ARM cores (the backend
+      // uses the strided-B variant for partial row panels).
+      SgemmUkernel{"neon_8x12",
+                   8,
+                   12,
+                   sgemm_ukernel_neon_8x12,
+                   always,
+                   {8 * 15, 640, 12 * 256},
+                   sgemm_ukernel_neon_8x12_strided_b,
+                   nullptr,
+                   {{{4, sgemm_ukernel_neon_8x4}, {1, sgemm_ukernel_neon_8x1}}},
+                   sgemm_ukernel_neon_8x12_epilogue},
 #endif
 #if defined(__arm__)
       SgemmUkernel{"neon_armv7_6x8",      6, 8, sgemm_ukernel_neon_armv7_6x8, has_neon,
