@@ -107,6 +107,14 @@ void sgemm_ukernel_neon_8x1(std::size_t kc, const float* a, const float* b, floa
 #if defined(__arm__)
 void sgemm_ukernel_neon_armv7_6x8(std::size_t kc, const float* a, const float* b, float* c,
                                   std::size_t ldc, float beta);
+void sgemm_ukernel_neon_armv7_6x8_strided_b(std::size_t rows, std::size_t kc, const float* a,
+                                            const float* b, std::size_t ldb, float* c,
+                                            std::size_t ldc, float beta);
+void sgemm_ukernel_neon_armv7_6x8_epilogue(std::size_t kc, const float* a, const float* b,
+                                           std::size_t ldb, float* c, std::size_t ldc, float beta,
+                                           const float* bias, float lo, float hi);
+void sgemm_ukernel_neon_armv7_6x4(std::size_t kc, const float* a, const float* b, float* c,
+                                  std::size_t ldc, float beta);
 #endif
 
 }  // namespace libscout::gemm::native

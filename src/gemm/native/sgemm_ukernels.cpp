@@ -86,8 +86,8 @@ constexpr std::array kUkernels{
                    sgemm_ukernel_avx2_fma_6x16_epilogue},
 #endif
 #if defined(__aarch64__)
-      // strided_b_max_m 0: the provider's skinny path is unmeasured on ARM cores (the backend
-      // uses the strided-B variant for partial row panels).
+      // strided_b_max_m 0 on the ARM kernels: the provider's skinny path is unmeasured on ARM
+      // cores (the backend uses the strided-B variant for partial row panels).
       SgemmUkernel{"neon_8x12",
                    8,
                    12,
@@ -100,8 +100,16 @@ constexpr std::array kUkernels{
                    sgemm_ukernel_neon_8x12_epilogue},
 #endif
 #if defined(__arm__)
-      SgemmUkernel{"neon_armv7_6x8",      6, 8, sgemm_ukernel_neon_armv7_6x8, has_neon,
-                   {6 * 20, 256, 8 * 256}},
+      SgemmUkernel{"neon_armv7_6x8",
+                   6,
+                   8,
+                   sgemm_ukernel_neon_armv7_6x8,
+                   has_neon,
+                   {6 * 20, 256, 8 * 256},
+                   sgemm_ukernel_neon_armv7_6x8_strided_b,
+                   nullptr,
+                   {{{4, sgemm_ukernel_neon_armv7_6x4}}},
+                   sgemm_ukernel_neon_armv7_6x8_epilogue},
 #endif
       SgemmUkernel{"ref_8x8",
                    8,
