@@ -394,11 +394,33 @@ void sgemm_row_dot(const Problem& p) {
 // compute MR - 1 rows of padding: 8 GFLOPS on the AVX-512 kernel for 1 x 196 x 9, against 23 for
 // OpenBLAS).
 // The micro-kernel's strided-B path is faster for one row where its tile is short (1 x 12544 x 9,
-// Zen 5: the AVX2 6x16 kernel 18.6 GFLOPS, the row path 12.8; the AVX-512 14x32 kernel 8.0).
+// Zen 5: the AVX2 6x16 kernel 18.6 GFLOPS, the row path 12.8 when it was baseline code; the
+// AVX-512 14x32 kernel 8.0).
 constexpr int kRowPathMinMr = 8;
 
+constexpr size_t kRowBlock = 64;
+
+// out[0:width] = sum over q < k of x[q] * b[q * ldb + 0:width]: the whole product of the row path,
+// which runs with the AVX-512 kernel (MR 14), so it is compiled for AVX-512 as well as for the
+// baseline and chosen when the library loads (GCC's function multiversioning; the rest of this
+// file is baseline code). Zen 5, 1 thread, GFLOPS baseline -> AVX-512 with 64-wide blocks (32:
+// 16-18): 1x12544x9 12.8 -> 19.4, 1x196x9 10.7 -> 15.3, 1x49x9 7.3 -> 9.8.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "default")))
+#endif
+void sum_rows(const float* x, const float* b, size_t ldb, size_t k, size_t width, float* out) {
+  float acc[kRowBlock] = {};
+  if (width == kRowBlock) {  // a constant width: the block stays in registers
+    for (size_t q = 0; q < k; ++q, b += ldb)
+      for (size_t j = 0; j < kRowBlock; ++j) acc[j] += x[q] * b[j];
+  } else {
+    for (size_t q = 0; q < k; ++q, b += ldb)
+      for (size_t j = 0; j < width; ++j) acc[j] += x[q] * b[j];
+  }
+  for (size_t j = 0; j < width; ++j) out[j] = acc[j];
+}
+
 void sgemm_row_axpy(const Problem& p) {
-  constexpr size_t kRowBlock = 32;
   const size_t n = p.n, k = p.k;
   const float* x = a_row(p);
   const float alpha = p.args.alpha, beta = p.args.beta;
@@ -411,18 +433,10 @@ void sgemm_row_axpy(const Problem& p) {
   run_tasks(p, tasks, 0, 0, [&](size_t t, SgemmWorkspace::TaskBuffers&) {
     const auto [first, last] = split(blocks, tasks, t);
     for (size_t j0 = first * kRowBlock; j0 < std::min(n, last * kRowBlock); j0 += kRowBlock) {
-      float acc[kRowBlock] = {};
-      const float* b = p.b.data + j0;
-      if (n - j0 >= kRowBlock) {  // a constant width: the block stays in registers
-        for (size_t q = 0; q < k; ++q, b += p.b.ld)
-          for (size_t j = 0; j < kRowBlock; ++j) acc[j] += x[q] * b[j];
-        store(acc, j0, kRowBlock);
-      } else {
-        const size_t width = n - j0;
-        for (size_t q = 0; q < k; ++q, b += p.b.ld)
-          for (size_t j = 0; j < width; ++j) acc[j] += x[q] * b[j];
-        store(acc, j0, width);
-      }
+      float acc[kRowBlock];
+      const size_t width = std::min(kRowBlock, n - j0);
+      sum_rows(x, p.b.data + j0, p.b.ld, k, width, acc);
+      store(acc, j0, width);
     }
   });
 }
