@@ -8,6 +8,7 @@
 #if defined(__arm__) && defined(__ARM_NEON)
 #include <arm_neon.h>
 
+#include "gemm/native/sgemm_neon_store.h"
 #include "gemm/native/sgemm_ukernel.h"
 
 namespace libscout::gemm::native {
@@ -15,11 +16,7 @@ namespace {
 
 constexpr int kMr = 6;
 
-// Bias per row and the clamp of the epilogue contract.
-struct Clamp {
-  const float* bias;
-  float lo, hi;
-};
+using neon::Clamp;
 
 template <int Lane, int kVecs>
 inline void mla_row(float32x4_t (&acc)[kVecs], float32x2_t a, const float32x4_t (&b)[kVecs]) {
@@ -49,21 +46,7 @@ inline void kernel_6(int rows, std::size_t kc, const float* a, const float* b, s
     b += ldb;
   }
 
-  for (int i = 0; i < rows; ++i) {
-    float* row = c + i * ldc;
-    float32x4_t bias = vdupq_n_f32(0.0f), lo = bias, hi = bias;
-    if (kEpilogue) {
-      bias = vdupq_n_f32(e.bias != nullptr ? e.bias[i] : 0.0f);
-      lo = vdupq_n_f32(e.lo);
-      hi = vdupq_n_f32(e.hi);
-    }
-    for (int j = 0; j < kVecs; ++j) {
-      float32x4_t v = acc[i][j];
-      if (beta != 0.0f) v = vmlaq_n_f32(v, vld1q_f32(row + 4 * j), beta);
-      if (kEpilogue) v = vminq_f32(vmaxq_f32(vaddq_f32(v, bias), lo), hi);
-      vst1q_f32(row + 4 * j, v);
-    }
-  }
+  neon::store_tile<kEpilogue>(acc, rows, c, ldc, beta, e);
 }
 
 }  // namespace
