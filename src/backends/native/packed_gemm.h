@@ -87,7 +87,6 @@ PackedGemm default_packed_gemm();
 // blocking.min_task_kmacs thousand multiply-adds, at least one.
 int gemm_tasks(const PackedGemm& gemm, int m, int n, int k, int threads);
 
-
 // C := A * B (+ epilogue). B is K x N with row stride ldb; C is M x N with row stride ldc.
 // A must be packed with gemm.kernel->mr and balanced_kc(K, gemm.blocking.kc). Call from one
 // thread at a time (the scratch is shared).

@@ -85,11 +85,10 @@ void pack_b_panels(const Operand& b, const SgemmUkernel& kernel, size_t row0, si
     for (size_t j = 0; j < full; j += nr)
       std::copy(src + j, src + j + nr, dst + j * depth + p * nr);
   }
-  for_each_column_panel(kernel, static_cast<int>(cols - full),
-                        [&](int j, int width, const SgemmNarrowUkernel& tile) {
-                          pack_b_panel(b, row0, depth, col0 + full + j, width, tile.nr,
-                                       dst + (full + j) * depth);
-                        });
+  for_each_column_panel(
+      kernel, static_cast<int>(cols - full), [&](int j, int width, const SgemmNarrowUkernel& tile) {
+        pack_b_panel(b, row0, depth, col0 + full + j, width, tile.nr, dst + (full + j) * depth);
+      });
 }
 
 // C := beta * C without reading C when beta == 0 (the whole product when k == 0 or alpha == 0).
@@ -249,10 +248,9 @@ void packed_row_blocks(const Problem& p, size_t row0, size_t rows, const SliceB&
                  });
       }
     };
-    for_each_column_panel(p.kernel, static_cast<int>(b.nb),
-                          [&](int jr, int cols, const SgemmNarrowUkernel& tile) {
-                            panel(jr, cols, tile);
-                          });
+    for_each_column_panel(
+        p.kernel, static_cast<int>(b.nb),
+        [&](int jr, int cols, const SgemmNarrowUkernel& tile) { panel(jr, cols, tile); });
   }
 }
 

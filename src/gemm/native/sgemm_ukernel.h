@@ -94,8 +94,8 @@ void sgemm_ukernel_avx512_14x1(std::size_t kc, const float* a, const float* b, f
 void sgemm_ukernel_neon_8x12(std::size_t kc, const float* a, const float* b, float* c,
                              std::size_t ldc, float beta);
 void sgemm_ukernel_neon_8x12_strided_b(std::size_t rows, std::size_t kc, const float* a,
-                                       const float* b, std::size_t ldb, float* c,
-                                       std::size_t ldc, float beta);
+                                       const float* b, std::size_t ldb, float* c, std::size_t ldc,
+                                       float beta);
 void sgemm_ukernel_neon_8x12_epilogue(std::size_t kc, const float* a, const float* b,
                                       std::size_t ldb, float* c, std::size_t ldc, float beta,
                                       const float* bias, float lo, float hi);

@@ -63,8 +63,8 @@ void sgemm_ukernel_neon_8x12(std::size_t kc, const float* a, const float* b, flo
 }
 
 void sgemm_ukernel_neon_8x12_strided_b(std::size_t rows, std::size_t kc, const float* a,
-                                       const float* b, std::size_t ldb, float* c,
-                                       std::size_t ldc, float beta) {
+                                       const float* b, std::size_t ldb, float* c, std::size_t ldc,
+                                       float beta) {
   kernel_8<3, false>(static_cast<int>(rows), kc, a, b, ldb, c, ldc, beta);
 }
 
