@@ -20,18 +20,26 @@ namespace libscout::testing {
 
 inline constexpr double kFloatTolerance = 1e-4;  // relative L2 error, float32 against double
 
-// Outputs of `g` on `backend_name` (no fallback: every layer must run on it unless allowed).
-inline std::vector<Tensor> run_graph(const Graph& g, const std::string& backend_name,
-                                     const Tensor& input, int threads = 1,
-                                     bool allow_fallback = false) {
-  auto backend = create_backend(backend_name);
+// Outputs of `g` on the given backend instance (no fallback: every layer must run on it unless
+// allowed). Graphs run on one instance share what it decides per layer shape (the native backend
+// times its algorithms once per shape and keeps the choice).
+inline std::vector<Tensor> run_graph(const Graph& g, Backend& backend, const Tensor& input,
+                                     int threads = 1, bool allow_fallback = false) {
   auto fallback = allow_fallback ? create_fallback_backend() : nullptr;
-  Engine engine(g, *backend, fallback.get(), ExecOptions{threads});
+  Engine engine(g, backend, fallback.get(), ExecOptions{threads});
   engine.set_input(input);
   engine.run();
   std::vector<Tensor> out;
   for (std::size_t i = 0; i < g.outputs.size(); ++i) out.push_back(engine.output_tensor(int(i)));
   return out;
+}
+
+// Outputs of `g` on a new instance of `backend_name`.
+inline std::vector<Tensor> run_graph(const Graph& g, const std::string& backend_name,
+                                     const Tensor& input, int threads = 1,
+                                     bool allow_fallback = false) {
+  auto backend = create_backend(backend_name);
+  return run_graph(g, *backend, input, threads, allow_fallback);
 }
 
 // Where `got` and `want` differ most, as "index 123 (n0 c4 h5 w6): got 1.5, want 1.25".
