@@ -3,8 +3,7 @@
 // direct kernels, and Winograd or direct next to the GEMM (both ways round) on the same layer, at
 // 1 and 2 threads (the name's threads:<t>). Method: Google Benchmark's own (warm-up by its
 // iteration estimate, wall clock, the statistic its --benchmark_repetitions reports); run side by
-// side with `libscout run
-// --per-layer` figures.
+// side with `libscout run --per-layer` figures.
 #include <benchmark/benchmark.h>
 
 #include <string>

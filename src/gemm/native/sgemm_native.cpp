@@ -80,10 +80,12 @@ void pack_b_panel(const Operand& b, size_t row0, size_t depth, size_t col0, size
 void pack_b_panels(const Operand& b, const SgemmUkernel& kernel, size_t row0, size_t depth,
                    size_t col0, size_t cols, float* dst) {
   const size_t nr = kernel.nr, full = b.transposed ? 0 : cols / nr * nr;
-  for (size_t p = 0; p < depth; ++p) {
-    const float* src = b.data + (row0 + p) * b.ld + col0;
-    for (size_t j = 0; j < full; j += nr)
-      std::copy(src + j, src + j + nr, dst + j * depth + p * nr);
+  if (full > 0) {
+    for (size_t p = 0; p < depth; ++p) {
+      const float* src = b.data + (row0 + p) * b.ld + col0;
+      for (size_t j = 0; j < full; j += nr)
+        std::copy(src + j, src + j + nr, dst + j * depth + p * nr);
+    }
   }
   for_each_column_panel(
       kernel, static_cast<int>(cols - full), [&](int j, int width, const SgemmNarrowUkernel& tile) {
@@ -234,7 +236,8 @@ void packed_row_blocks(const Problem& p, size_t row0, size_t rows, const SliceB&
     for (size_t i = 0; i < mb; i += mr)
       pack_a_panel(p.a, p.args.alpha, row0 + ic + i, std::min(mr, mb - i), b.pc, kb, p.kernel.mr,
                    packed_a + i * kb, p.kernel.pack_a);
-    auto panel = [&](size_t jr, size_t cols, const SgemmNarrowUkernel& tile) {  // loop 2
+    auto panel = [&](int col, int cols, const SgemmNarrowUkernel& tile) {  // loop 2
+      const size_t jr = col;
       float* b_panel = b.packed + jr * kb;
       if (ic == 0 && jr % (kPackGroup * nr) == 0)  // the group of panels starting here
         pack_b_panels(p.b, p.kernel, b.pc, kb, b.col0 + jr, std::min(kPackGroup * nr, b.nb - jr),
@@ -248,9 +251,7 @@ void packed_row_blocks(const Problem& p, size_t row0, size_t rows, const SliceB&
                  });
       }
     };
-    for_each_column_panel(
-        p.kernel, static_cast<int>(b.nb),
-        [&](int jr, int cols, const SgemmNarrowUkernel& tile) { panel(jr, cols, tile); });
+    for_each_column_panel(p.kernel, static_cast<int>(b.nb), panel);
   }
 }
 

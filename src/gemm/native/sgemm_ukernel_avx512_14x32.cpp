@@ -117,15 +117,29 @@ void sgemm_ukernel_avx512_14x16(std::size_t kc, const float* a, const float* b, 
 // floats of the panel (element i is row i % 14 of step i / 14), 7 zmm multiplied by B's eight
 // values spread to match (7 FMAs where the 14 x 16 tile spends 112); row r of C is the sum of
 // elements r + 14 q, q < 8.
+namespace {
+
+constexpr int kOneColumnSteps = 8, kOneColumnVecs = 14 * kOneColumnSteps / 16;
+
+// Lane l of vector v of the one-column tile holds step (16 v + l) / 14 of k.
+struct SpreadTable {
+  alignas(64) int step[kOneColumnVecs][16];
+};
+constexpr SpreadTable spread_table() {
+  SpreadTable t{};
+  for (int v = 0; v < kOneColumnVecs; ++v)
+    for (int l = 0; l < 16; ++l) t.step[v][l] = (16 * v + l) / 14;
+  return t;
+}
+constexpr SpreadTable kSpread = spread_table();
+
+}  // namespace
+
 void sgemm_ukernel_avx512_14x1(std::size_t kc, const float* a, const float* b, float* c,
                                std::size_t ldc, float beta) {
-  constexpr int kMr = 14, kSteps = 8, kVecs = kMr * kSteps / 16;
+  constexpr int kMr = 14, kSteps = kOneColumnSteps, kVecs = kOneColumnVecs;
   __m512i spread[kVecs];
-  alignas(64) int lane_step[16];
-  for (int v = 0; v < kVecs; ++v) {
-    for (int l = 0; l < 16; ++l) lane_step[l] = (16 * v + l) / kMr;
-    spread[v] = _mm512_load_si512(lane_step);
-  }
+  for (int v = 0; v < kVecs; ++v) spread[v] = _mm512_load_si512(kSpread.step[v]);
   __m512 acc[kVecs];
   for (__m512& x : acc) x = _mm512_setzero_ps();
   std::size_t p = 0;
