@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "onnx/npy.h"
 #include "support/backend_check.h"
 #include "tests/onnx/onnx_models.h"
@@ -81,9 +83,17 @@ TEST_F(OnnxCli, GemmShapesOfAFileAndABadFile) {
   ASSERT_EQ(cli("export squeezenet1.1 --resolution " + resolution + " --out " + path("sq.onnx")), 0)
       << output;
   ASSERT_EQ(cli("gemm --shapes " + path("sq.onnx") + " --providers eigen --min-time 0.001 "
-                "--min-iterations 1 --warmup 0"), 0) << output;
+                "--min-iterations 1 --warmup 0 --json " + path("gemm.json")), 0) << output;
   EXPECT_NE(output.find(conv1), std::string::npos) << output;
-  EXPECT_NE(output.find("ms/inference"), std::string::npos) << output;
+  // The table's last row: the GEMM time per inference, calls x median over the shapes.
+  double per_inference = 0;
+  const nlohmann::json gemm = nlohmann::json::parse(std::ifstream(path("gemm.json")));
+  for (const auto& r : gemm.at("results"))
+    per_inference += r["calls_per_inference"].get<int>() * r["time_ms"]["median"].get<double>();
+  const std::size_t row = output.find("\nms/inference");
+  ASSERT_NE(row, std::string::npos) << output;
+  const double printed = std::stod(output.substr(row + 13));
+  EXPECT_NEAR(printed, per_inference, 0.006 + 1e-3 * per_inference) << output;
   std::string bytes;
   {
     std::ifstream f(path("sq.onnx"), std::ios::binary);
