@@ -90,9 +90,10 @@ TEST_F(OnnxCli, GemmShapesOfAFileAndABadFile) {
   const nlohmann::json gemm = nlohmann::json::parse(std::ifstream(path("gemm.json")));
   for (const auto& r : gemm.at("results"))
     per_inference += r["calls_per_inference"].get<int>() * r["time_ms"]["median"].get<double>();
-  const std::size_t row = output.find("\nms/inference");
+  const std::string label = "\nms/inference";
+  const std::size_t row = output.find(label);
   ASSERT_NE(row, std::string::npos) << output;
-  const double printed = std::stod(output.substr(row + 13));
+  const double printed = std::stod(output.substr(row + label.size()));
   EXPECT_NEAR(printed, per_inference, 0.006 + 1e-3 * per_inference) << output;
   std::string bytes;
   {
